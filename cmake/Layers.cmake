@@ -1,0 +1,21 @@
+# One static library per layer. Each layer exposes exactly one include root that holds a single
+# symlink <layer> -> src/<layer>, so a file can only #include "<dep>/..." for layers it links.
+# An include that breaks the layer order therefore fails to compile instead of being caught in review.
+function(latent_add_layer name)
+  cmake_parse_arguments(L "" "" "DEPS;EXTRA_LIBS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${name}/*.cpp")
+  set(view "${PROJECT_BINARY_DIR}/layer_include/${name}")
+  file(MAKE_DIRECTORY "${view}")
+  if(NOT EXISTS "${view}/${name}")
+    file(CREATE_LINK "${PROJECT_SOURCE_DIR}/src/${name}" "${view}/${name}" SYMBOLIC)
+  endif()
+  add_library(latent_${name} STATIC ${srcs})
+  target_include_directories(latent_${name} PUBLIC "${view}")
+  target_compile_features(latent_${name} PUBLIC cxx_std_20)
+  foreach(dep IN LISTS L_DEPS)
+    target_link_libraries(latent_${name} PUBLIC latent_${dep})
+  endforeach()
+  if(L_EXTRA_LIBS)
+    target_link_libraries(latent_${name} PUBLIC ${L_EXTRA_LIBS})
+  endif()
+endfunction()

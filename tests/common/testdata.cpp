@@ -1,0 +1,84 @@
+// Implements tests/common/testdata.h.
+#include "testdata.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace latent::test {
+
+std::string testdata_dir() {
+  const char* env = std::getenv("LATENT_TESTDATA");
+  std::string dir = env && *env ? env : LATENT_TESTDATA_DEFAULT;
+  if (!std::filesystem::is_directory(dir)) {
+    ADD_FAILURE() << "TEST DATA MISSING: '" << dir
+                  << "' is not a directory. Set LATENT_TESTDATA to the shared testdata folder "
+                     "(../shared/testdata beside the clone).";
+  }
+  return dir;
+}
+
+std::string testdata_path(const std::string& relative) {
+  std::string path = testdata_dir() + "/" + relative;
+  if (!std::filesystem::exists(path)) ADD_FAILURE() << "TEST DATA MISSING: " << path;
+  return path;
+}
+
+std::string python() {
+  const char* env = std::getenv("LATENT_PYTHON");
+  return env && *env ? env : LATENT_PYTHON;
+}
+
+std::string source_dir() { return LATENT_SOURCE_DIR; }
+std::string binary_dir() { return LATENT_BINARY_DIR; }
+
+std::string latent_bin() {
+  const char* env = std::getenv("LATENT_BIN");
+  return env && *env ? env : std::string(LATENT_BINARY_DIR) + "/latent";
+}
+
+std::string temp_path(const std::string& name) {
+  static const std::string dir = [] {
+    std::string d = (std::filesystem::temp_directory_path() /
+                     ("latent-test-" + std::to_string(getpid())))
+                        .string();
+    std::filesystem::create_directories(d);
+    return d;
+  }();
+  return dir + "/" + name;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) ADD_FAILURE() << "cannot read " << path;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) ADD_FAILURE() << "cannot write " << path;
+}
+
+int run_command(const std::string& cmd, std::string* out) {
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return -1;
+  std::string result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) result.append(buf, n);
+  int status = pclose(pipe);
+  if (out) *out = std::move(result);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace latent::test
