@@ -1,15 +1,15 @@
 // Message formatting for latent::Error.
 #include "base/error.h"
 
+#include <sstream>
+
 namespace latent {
 
 Error Error::field(std::string_view file, std::string_view field, std::string_view expected,
                    std::string_view found) {
-  std::string msg;
-  msg.reserve(file.size() + field.size() + expected.size() + found.size() + 32);
-  msg.append(file).append(": ").append(field).append(": expected ").append(expected);
-  msg.append(", found ").append(found);
-  return Error(msg);
+  std::ostringstream msg;
+  msg << file << ": " << field << ": expected " << expected << ", found " << found;
+  return Error(msg.str());
 }
 
 }  // namespace latent

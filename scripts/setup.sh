@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs latent's build and test dependencies from Debian 12's apt and builds build/latent.
+# Works as root on a fresh Debian 12 (uses sudo otherwise). Safe to re-run.
+set -eu
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+PACKAGES="g++ make cmake ninja-build ccache git ca-certificates \
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev \
+  libcpp-httplib-dev python3 python3-numpy"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$(nproc)"

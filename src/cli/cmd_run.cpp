@@ -1,0 +1,83 @@
+// `latent run`: generate text from a prompt with one model, streaming only the generated text to stdout.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "engine/generate.h"
+#include "kernels/kernels.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace latent::cli {
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::string prompt;
+  int32_t n_predict = 128;
+  int32_t n_ctx = 0;
+  int threads = 0;
+  bool verbose = false;
+  SamplerParams sampling;
+};
+
+int run(const RunArgs& a) {
+  if (a.verbose) set_log_level(LogLevel::kInfo);
+  kernels::set_num_threads(a.threads);
+  auto model = Model::load(a.model);
+  auto tokenizer = Tokenizer::from_gguf(model->file());
+  std::vector<TokenId> prompt = tokenizer->encode(a.prompt, /*add_special=*/true);
+  if (prompt.empty()) {
+    throw Error("prompt: the model adds no BOS token, so an empty prompt gives nothing to continue");
+  }
+  GenerateOptions opt;
+  opt.max_tokens = a.n_predict;
+  opt.n_ctx = a.n_ctx;
+  opt.sampling = a.sampling;
+  GenerateResult r = generate(*model, *tokenizer, prompt, opt, [](TokenId, std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  const double pp = r.prompt_seconds > 0 ? r.n_prompt / r.prompt_seconds : 0.0;
+  const double tg = r.generate_seconds > 0 ? r.tokens.size() / r.generate_seconds : 0.0;
+  std::fprintf(stderr,
+               "\n[latent] prompt: %d tokens, %.2f tokens/s | generation: %zu tokens, %.2f tokens/s "
+               "| stop: %s | threads: %d\n",
+               r.n_prompt, pp, r.tokens.size(), tg, std::string(stop_reason_name(r.stop)).c_str(),
+               kernels::num_threads());
+  return 0;
+}
+
+}  // namespace
+
+Command add_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* sub = app.add_subcommand("run", "Generate text from a prompt");
+  sub->add_option("-m,--model", a->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  sub->add_option("-p,--prompt", a->prompt, "Prompt text (default: empty, i.e. only BOS)");
+  sub->add_option("-n,--n-predict", a->n_predict, "Tokens to generate (-1: until EOS)")
+      ->capture_default_str();
+  sub->add_option("-c,--ctx-size", a->n_ctx, "Context size (0: model's, at most 4096)")
+      ->capture_default_str();
+  sub->add_option("-t,--threads", a->threads, "CPU threads (0: all)")->capture_default_str();
+  sub->add_option("--temp", a->sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
+  sub->add_option("--top-k", a->sampling.top_k, "Top-k (0: off)")->capture_default_str();
+  sub->add_option("--top-p", a->sampling.top_p, "Top-p (1: off)")->capture_default_str();
+  sub->add_option("--min-p", a->sampling.min_p, "Min-p (0: off)")->capture_default_str();
+  sub->add_option("--repeat-penalty", a->sampling.repeat_penalty, "Repetition penalty (1: off)")
+      ->capture_default_str();
+  sub->add_option("--repeat-last-n", a->sampling.repeat_last_n, "Tokens the penalties look back at")
+      ->capture_default_str();
+  sub->add_option("--frequency-penalty", a->sampling.frequency_penalty, "Frequency penalty")
+      ->capture_default_str();
+  sub->add_option("--presence-penalty", a->sampling.presence_penalty, "Presence penalty")
+      ->capture_default_str();
+  sub->add_option("-s,--seed", a->sampling.seed, "Random seed")->capture_default_str();
+  sub->add_flag("-v,--verbose", a->verbose, "Log loading details to stderr");
+  return [a] { return run(*a); };
+}
+
+}  // namespace latent::cli

@@ -1,0 +1,106 @@
+// Metadata value decoding for the GGUF reader (gguf spec, "Standardized key-value pairs" / gguf_type):
+// scalars, strings, and arrays of any element type including arrays (nesting bounded by
+// kMaxArrayDepth). Every count is bounded by the bytes left before a container is sized.
+#include "gguf/gguf_parse.h"
+
+#include <utility>
+#include <vector>
+
+namespace latent::gguf_detail {
+
+bool is_known_type(uint32_t id) { return id <= static_cast<uint32_t>(GgufType::FLOAT64); }
+
+uint64_t min_encoded_size(GgufType type) {
+  switch (type) {
+    case GgufType::UINT8:
+    case GgufType::INT8:
+    case GgufType::BOOL: return 1;
+    case GgufType::UINT16:
+    case GgufType::INT16: return 2;
+    case GgufType::UINT32:
+    case GgufType::INT32:
+    case GgufType::FLOAT32: return 4;
+    case GgufType::UINT64:
+    case GgufType::INT64:
+    case GgufType::FLOAT64: return 8;
+    case GgufType::STRING: return 8;  // the length
+    case GgufType::ARRAY: return 4 + 8;  // element type and count
+  }
+  return 0;
+}
+
+void Cursor::truncated(const std::string& field, uint64_t n) const {
+  throw Error::field(path_, field,
+                     std::to_string(n) + " bytes at offset " + std::to_string(pos_),
+                     "end of file after " + std::to_string(remaining()) + " bytes (file size " +
+                         std::to_string(size_) + ")");
+}
+
+std::string ValuePath::name() const {
+  std::string s = "kv[" + std::to_string(kv) + "] '" + std::string(key) + "'";
+  for (int d = 0; d < depth; ++d) s += "[" + std::to_string(index[d]) + "]";
+  return s;
+}
+
+namespace {
+
+template <class T>
+T read_raw(Cursor& cur, const ValuePath& path) {
+  return cur.read<T>([&] { return path.name(); });
+}
+
+GgufValue read_array(Cursor& cur, ValuePath& path) {
+  auto elem_id = read_raw<uint32_t>(cur, path);
+  if (!is_known_type(elem_id)) {
+    throw Error::field(cur.path(), path.name() + " array element type",
+                       "a GGUF value type id 0..12", std::to_string(elem_id));
+  }
+  auto elem_type = static_cast<GgufType>(elem_id);
+  if (elem_type == GgufType::ARRAY && path.depth + 1 >= kMaxArrayDepth) {
+    throw Error::field(cur.path(), path.name() + " array nesting depth",
+                       "at most " + std::to_string(kMaxArrayDepth), "deeper nesting");
+  }
+  auto count = cur.read<uint64_t>([&] { return path.name() + " array length"; });
+  cur.check_count(count, min_encoded_size(elem_type),
+                  [&] { return path.name() + " array length"; });
+  std::vector<GgufValue> elems;
+  elems.reserve(static_cast<size_t>(count));
+  ++path.depth;
+  for (uint64_t k = 0; k < count; ++k) {
+    path.index[path.depth - 1] = k;
+    elems.push_back(read_value(cur, elem_type, path));
+  }
+  --path.depth;
+  return GgufValue::make_array(elem_type, std::move(elems));
+}
+
+}  // namespace
+
+GgufValue read_value(Cursor& cur, GgufType type, ValuePath& path) {
+  switch (type) {
+    case GgufType::UINT8: return GgufValue::make_u8(read_raw<uint8_t>(cur, path));
+    case GgufType::INT8: return GgufValue::make_i8(read_raw<int8_t>(cur, path));
+    case GgufType::UINT16: return GgufValue::make_u16(read_raw<uint16_t>(cur, path));
+    case GgufType::INT16: return GgufValue::make_i16(read_raw<int16_t>(cur, path));
+    case GgufType::UINT32: return GgufValue::make_u32(read_raw<uint32_t>(cur, path));
+    case GgufType::INT32: return GgufValue::make_i32(read_raw<int32_t>(cur, path));
+    case GgufType::UINT64: return GgufValue::make_u64(read_raw<uint64_t>(cur, path));
+    case GgufType::INT64: return GgufValue::make_i64(read_raw<int64_t>(cur, path));
+    case GgufType::FLOAT32: return GgufValue::make_f32(read_raw<float>(cur, path));
+    case GgufType::FLOAT64: return GgufValue::make_f64(read_raw<double>(cur, path));
+    case GgufType::BOOL: {
+      auto b = read_raw<uint8_t>(cur, path);
+      if (b > 1) {
+        throw Error::field(cur.path(), path.name() + " bool", "0 or 1", std::to_string(b));
+      }
+      return GgufValue::make_bool(b != 0);
+    }
+    case GgufType::STRING:
+      return GgufValue::make_str(cur.read_string([&] { return path.name() + " string"; }));
+    case GgufType::ARRAY: return read_array(cur, path);
+  }
+  throw Error::field(cur.path(), path.name() + " type", "a GGUF value type id 0..12",
+                     std::to_string(static_cast<uint32_t>(type)));
+}
+
+}  // namespace latent::gguf_detail

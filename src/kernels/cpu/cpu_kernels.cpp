@@ -1,0 +1,70 @@
+// The public kernels (kernels.h) on CPU: OpenMP threads over independent output rows / heads, each
+// thread running the reference inner loops. This is the sane threaded baseline; the SIMD issue replaces
+// the inner loops here without touching callers.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "kernels/ref/ref_kernels.h"
+
+namespace latent::kernels {
+namespace {
+int g_threads = 0;  // 0 → OpenMP's default
+}  // namespace
+
+void set_num_threads(int n) { g_threads = n > 0 ? n : 0; }
+int num_threads() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+
+void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
+  const int64_t n = w.rows();
+  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / 16)));
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<float> row_buf(static_cast<size_t>(w.cols()));
+    const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
+    const int64_t n0 = n * tid / cnt, n1 = n * (tid + 1) / cnt;
+    ref::matmul_rows(x, m, w, n0, n1, out, row_buf.data());
+  }
+}
+
+void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float* out) {
+  ref::get_rows(table, ids, n_ids, out);
+}
+
+void rms_norm(const float* x, const float* weight, int64_t rows, int64_t n, float eps, float* out) {
+  ref::rms_norm(x, weight, rows, n, eps, out);
+}
+
+void add_bias(float* x, const float* bias, int64_t rows, int64_t n) { ref::add_bias(x, bias, rows, n); }
+void add(const float* a, const float* b, int64_t n, float* out) { ref::add(a, b, n, out); }
+void swiglu(const float* gate, const float* up, int64_t n, float* out) {
+  ref::swiglu(gate, up, n, out);
+}
+
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* pos,
+          const RopeParams& params) {
+  ref::rope(x, n_tokens, n_heads, head_dim, pos, params);
+}
+
+void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
+               const AttentionParams& p) {
+  int32_t max_pos = 0;
+  for (int64_t t = 0; t < p.n_tokens; ++t) max_pos = std::max(max_pos, pos[t]);
+  const int64_t group = p.n_head / p.n_head_kv;
+  const int64_t work = p.n_tokens * p.n_head;
+  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), work));
+#pragma omp parallel num_threads(std::max(1, nt))
+  {
+    std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < work; ++i) {
+      const int64_t t = i / p.n_head, h = i % p.n_head;
+      const int64_t off = (t * p.n_head + h) * p.head_dim;
+      ref::attention_head(q + off, k, v, pos[t], h / group, out + off, scores.data(), p);
+    }
+  }
+}
+
+}  // namespace latent::kernels

@@ -1,0 +1,48 @@
+// Reference causal attention against a KV cache, one (token, head) at a time with a score vector of
+// length pos+1 — O(T) scratch, never a [T×T] matrix.
+#include <cmath>
+#include <vector>
+
+#include "kernels/ref/ref_kernels.h"
+
+namespace latent::kernels::ref {
+
+void attention_head(const float* q, const float* k, const float* v, int32_t pos, int64_t kv_head,
+                    float* out, float* scores, const AttentionParams& p) {
+  const int64_t d = p.head_dim;
+  // s_j = scale · q·k_j for j = 0..pos
+  float max_score = -INFINITY;
+  for (int32_t j = 0; j <= pos; ++j) {
+    scores[j] = p.scale * dot(q, k + j * p.kv_stride + kv_head * d, d);
+    max_score = std::max(max_score, scores[j]);
+  }
+  // a_j = e^{s_j − max} / Σ e^{s − max}
+  float sum = 0.0f;
+  for (int32_t j = 0; j <= pos; ++j) {
+    scores[j] = std::exp(scores[j] - max_score);
+    sum += scores[j];
+  }
+  // out = Σ_j a_j · v_j
+  for (int64_t i = 0; i < d; ++i) out[i] = 0.0f;
+  for (int32_t j = 0; j <= pos; ++j) {
+    const float a = scores[j] / sum;
+    const float* vj = v + j * p.kv_stride + kv_head * d;
+    for (int64_t i = 0; i < d; ++i) out[i] += a * vj[i];
+  }
+}
+
+void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
+               const AttentionParams& p) {
+  int32_t max_pos = 0;
+  for (int64_t t = 0; t < p.n_tokens; ++t) max_pos = std::max(max_pos, pos[t]);
+  std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
+  const int64_t group = p.n_head / p.n_head_kv;
+  for (int64_t t = 0; t < p.n_tokens; ++t) {
+    for (int64_t h = 0; h < p.n_head; ++h) {
+      const int64_t off = (t * p.n_head + h) * p.head_dim;
+      attention_head(q + off, k, v, pos[t], h / group, out + off, scores.data(), p);
+    }
+  }
+}
+
+}  // namespace latent::kernels::ref

@@ -1,0 +1,48 @@
+// Model: a loaded GGUF (mapped), its config and validated weights, and the forward pass entry point.
+// One instance is shared by every sequence; forward() is not re-entrant (it reuses one workspace).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/ids.h"
+#include "gguf/gguf_reader.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+
+namespace latent {
+
+// Activation buffers of one forward call, grown on demand and reused.
+struct Workspace {
+  std::vector<float> x, h, q, k, v, attn, gate, up, logits_in;
+  void reserve(const ModelConfig& c, int64_t n_tokens);
+};
+
+class Model {
+ public:
+  // Maps, validates and wires up the model; throws latent::Error on any problem with the file.
+  static std::unique_ptr<Model> load(const std::string& path);
+
+  const ModelConfig& config() const { return config_; }
+  const Weights& weights() const { return weights_; }
+  const GgufFile& file() const { return file_; }
+  int64_t n_params() const;
+
+  // Runs tokens (at positions, which must be < cache.n_ctx()) through the model, writing their keys and
+  // values into cache. logits receives [n_tokens, n_vocab] when all_logits, else [1, n_vocab] for the
+  // last token. Throws latent::Error for a token id outside the vocabulary or a position past the cache.
+  void forward(std::span<const TokenId> tokens, std::span<const Pos> positions, KvCache& cache,
+               bool all_logits, float* logits);
+
+ private:
+  explicit Model(GgufFile file);
+  GgufFile file_;
+  ModelConfig config_;
+  Weights weights_;
+  Workspace ws_;
+};
+
+}  // namespace latent
