@@ -1,6 +1,6 @@
-// Candidate lists: the (token, logit, probability) rows every sampling step works on, their one sort
-// order, softmax and argmax. Owns the representation, not the filters (filters.h), the penalties
-// (penalties.h) or the random draw (rng.h).
+// Candidate lists: the (token, logit, probability) rows every sampling step works on, their one
+// sort order, softmax and argmax. Owns the representation, not the filters (filters.h), the
+// penalties (penalties.h) or the random draw (rng.h).
 #pragma once
 
 #include <cstdint>
@@ -31,16 +31,16 @@ inline bool ranks_before(const Candidate& a, const Candidate& b) {
 // first call with a given vocabulary size this does not allocate.
 void fill_candidates(std::span<const float> logits, std::vector<Candidate>& out);
 
-// p_i = exp(l_i - l_max) / Σ_j exp(l_j - l_max)   (max-subtracted for range; Σ accumulated in double).
-// Throws latent::Error when every logit is -inf (every token banned: there is nothing to sample).
+// p_i = exp(l_i - l_max) / Σ_j exp(l_j - l_max), max-subtracted for range, Σ kept in double.
+// Throws latent::Error when every logit is -inf (every token banned: nothing to sample).
 void softmax(std::span<Candidate> cands);
 
 // Index into cands of the top-ranked row (highest logit, ties → lowest id). Never sorts.
 // Throws latent::Error when cands is empty or every logit is -inf.
 size_t argmax(std::span<const Candidate> cands);
 
-// Token id with the highest logit, ties → lowest id (the first one met scanning ids upwards); NaN is
-// never chosen. Never sorts, never copies. Throws latent::Error when no logit is above -inf.
+// Token id with the highest logit, ties → lowest id (the first one met scanning ids upwards); NaN
+// is never chosen. Never sorts, never copies. Throws latent::Error when no logit is above -inf.
 TokenId argmax(std::span<const float> logits);
 
 // True when cands is in ranks_before order. Stops at the first row out of order, so on a list in

@@ -25,8 +25,7 @@ void TokenCounts::count(std::span<const TokenId> window) {
   for (TokenId id : window) {
     if (id < 0 || id >= n_vocab) {
       clear();
-      throw Error::field("sampler", "history",
-                         "token ids in [0, " + std::to_string(n_vocab) + ")",
+      throw Error::field("sampler", "history", "token ids in [0, " + std::to_string(n_vocab) + ")",
                          std::to_string(id));
     }
     if (counts_[static_cast<size_t>(id)]++ == 0) distinct_.push_back(id);

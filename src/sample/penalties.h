@@ -27,15 +27,15 @@ struct PenaltyParams {
   }
 };
 
-// Occurrence counts of token ids within a window, for a fixed vocabulary. Holds one int32 per token,
-// allocated once; count() touches only the window's ids and clear() resets only those, so a call
-// costs O(window), never O(n_vocab), and never allocates.
+// Occurrence counts of token ids within a window, for a fixed vocabulary. Holds one int32 per
+// token, allocated once; count() touches only the window's ids and clear() resets only those, so a
+// call costs O(window), never O(n_vocab), and never allocates.
 class TokenCounts {
  public:
   explicit TokenCounts(int32_t n_vocab);
 
-  // Clears, then counts every id in window. Throws latent::Error naming "history" if an id is not in
-  // [0, n_vocab).
+  // Clears, then counts every id in window. Throws latent::Error naming "history" if an id is not
+  // in [0, n_vocab).
   void count(std::span<const TokenId> window);
   void clear();
 
@@ -57,8 +57,8 @@ std::span<const TokenId> penalty_window(std::span<const TokenId> history, int32_
 void apply_logit_bias(std::span<Candidate> cands,
                       std::span<const std::pair<TokenId, float>> logit_bias);
 
-// For each distinct token t in the window, with c_t its count there (llama.cpp semantics: one window
-// for all three penalties):
+// For each distinct token t in the window, with c_t its count there (llama.cpp semantics: one
+// window for all three penalties):
 //   repeat:              l_t ← l_t > 0 ? l_t / repeat : l_t · repeat
 //   frequency, presence: l_t ← l_t − c_t · frequency − (c_t > 0) · presence
 // applied in that order. Tokens outside the window are untouched. cands must be in vocabulary

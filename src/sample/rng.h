@@ -35,10 +35,10 @@ class Rng {
 // returns the next output. Used for seeding.
 uint64_t splitmix64(uint64_t* state);
 
-// Inverse-CDF draw: with target = u · Σ_i p_i, returns the id of the first row (in list order) whose
-// cumulative Σ_{j<=i} p_j exceeds target. Rows with p = 0 are never chosen. u must be in [0, 1);
-// cands must be non-empty with p set by softmax(). Scaling by Σp (instead of assuming 1) means
-// float rounding in p can never make the walk fall off the end.
+// Inverse-CDF draw: with target = u · Σ_i p_i, returns the id of the first row (in list order)
+// whose cumulative Σ_{j<=i} p_j exceeds target. Rows with p = 0 are never chosen.
+// Requires u in [0, 1) and a non-empty list with p set by softmax(). Scaling by Σp (instead of
+// assuming 1) means float rounding in p can never make the walk fall off the end.
 TokenId draw(std::span<const Candidate> cands, double u);
 
 }  // namespace latent

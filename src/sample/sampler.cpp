@@ -20,7 +20,8 @@ std::string show(double v) {
   return buf;
 }
 
-[[noreturn]] void reject(std::string_view field, std::string_view expected, const std::string& found) {
+[[noreturn]] void reject(std::string_view field, std::string_view expected,
+                         const std::string& found) {
   throw Error::field("sampler", field, expected, found);
 }
 
@@ -90,15 +91,15 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
   const std::span<const TokenId> window = penalty_window(history, penalties_.last_n);
   if (params_.temperature <= 0.0f) return sample_greedy(logits, window);
 
-  fill_candidates(logits, candidates_);                          // vocabulary order
-  apply_logit_bias(candidates_, params_.logit_bias);             // l_i += bias_i
-  apply_penalties(candidates_, window, penalties_, counts_);     // repeat, then freq/presence
-  apply_top_k(candidates_, params_.top_k);                       // k top-ranked rows
-  apply_top_p(candidates_, params_.top_p);                       // smallest prefix with Σp >= top_p
-  apply_min_p(candidates_, params_.min_p);                       // p_i >= min_p · p_max
-  apply_temperature(candidates_, params_.temperature);           // l_i / T
-  softmax(candidates_);                                          // p_i ∝ exp(l_i)
-  return draw(candidates_, rng_.uniform());                      // inverse CDF, u ∈ [0, 1)
+  fill_candidates(logits, candidates_);                       // vocabulary order
+  apply_logit_bias(candidates_, params_.logit_bias);          // l_i += bias_i
+  apply_penalties(candidates_, window, penalties_, counts_);  // repeat, then freq/presence
+  apply_top_k(candidates_, params_.top_k);                    // k top-ranked rows
+  apply_top_p(candidates_, params_.top_p);                    // smallest prefix with Σp >= top_p
+  apply_min_p(candidates_, params_.min_p);                    // p_i >= min_p · p_max
+  apply_temperature(candidates_, params_.temperature);        // l_i / T
+  softmax(candidates_);                                       // p_i ∝ exp(l_i)
+  return draw(candidates_, rng_.uniform());                   // inverse CDF, u ∈ [0, 1)
 }
 
 TokenId Sampler::sample_greedy(std::span<const float> logits, std::span<const TokenId> window) {

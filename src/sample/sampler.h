@@ -1,7 +1,7 @@
 // Sampler: the per-sequence sampling chain from logits to one token, with its parameters, their
 // validation, reusable buffers and seeded RNG. Owns the chain order; the steps themselves live in
 // penalties.h, filters.h and rng.h and can be used (and tested) on their own. Does not know about
-// grammars (grammar/ masks logits before this) or about batches (the engine keeps one per sequence).
+// grammars (grammar/ masks logits before this) or batches (the engine keeps one per sequence).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +30,7 @@ struct SamplerParams {
   float frequency_penalty = 0.0f;
   float presence_penalty = 0.0f;
   // A FIXED default, unlike llama.cpp where 0xFFFFFFFF means "pick a random seed": a run is
-  // reproducible unless the caller passes a seed of its own (e.g. from the clock, in cli/ or server/).
+  // reproducible unless the caller passes a seed of its own (cli/ or server/ may take the clock).
   uint64_t seed = 0xFFFFFFFF;
   // Added to the raw logits before every other step; ids must be in [0, n_vocab), biases not NaN
   // and not +inf (-inf bans a token). A repeated id gets the sum of its biases.
@@ -55,8 +55,8 @@ class Sampler {
 
   // logits: the model's output for the next position, n_vocab values.
   // history: tokens of the sequence so far (prompt + generated), for the penalties.
-  // Throws latent::Error if logits has the wrong size, a history id is out of range or every token
-  // is banned (-inf).
+  // Throws latent::Error if logits has the wrong size, every token is banned (-inf), or a penalty
+  // is active and a history id in its window is out of range.
   TokenId sample(std::span<const float> logits, std::span<const TokenId> history);
 
   // The final distribution the last sample() drew from: the surviving candidates with their

@@ -110,17 +110,20 @@ TEST(TopK, OffOrWiderThanListIsNoOp) {
   }
 }
 
+// k = 40 takes the heap-selection path, k = 30000 (more than n / 8) nth_element + sort.
 TEST(TopK, LargeRandomListMatchesFullSort) {
   std::mt19937 gen(7);
   std::normal_distribution<float> dist(0.0f, 3.0f);
   std::vector<float> logits(100000);
   for (float& l : logits) l = std::round(dist(gen) * 8.0f) / 8.0f;  // many exact ties
-  auto c = from_logits(logits);
-  auto ref = c;
-  std::sort(ref.begin(), ref.end(), ranks_before);
-  ref.resize(40);
-  apply_top_k(c, 40);
-  EXPECT_EQ(ids(c), ids(ref));
+  for (int32_t k : {1, 40, 30000}) {
+    auto c = from_logits(logits);
+    auto ref = c;
+    std::sort(ref.begin(), ref.end(), ranks_before);
+    ref.resize(static_cast<size_t>(k));
+    apply_top_k(c, k);
+    EXPECT_EQ(ids(c), ids(ref)) << "k=" << k;
+  }
 }
 
 TEST(TopP, KeepsSmallestPrefixReachingP) {
@@ -130,11 +133,11 @@ TEST(TopP, KeepsSmallestPrefixReachingP) {
     std::vector<float> probs;
   };
   const std::vector<Case> cases = {
-      {0.0f, {1}, {1.0f}},                                        // at least one token
-      {0.3f, {1}, {1.0f}},                                        // .4 >= .3
-      {0.5f, {1, 3}, {0.4f / 0.7f, 0.3f / 0.7f}},                 // .4 < .5 <= .7
+      {0.0f, {1}, {1.0f}},                                          // at least one token
+      {0.3f, {1}, {1.0f}},                                          // .4 >= .3
+      {0.5f, {1, 3}, {0.4f / 0.7f, 0.3f / 0.7f}},                   // .4 < .5 <= .7
       {0.75f, {1, 3, 2}, {0.4f / 0.9f, 0.3f / 0.9f, 0.2f / 0.9f}},  // .7 < .75 <= .9
-      {0.95f, {1, 3, 2, 0}, {0.4f, 0.3f, 0.2f, 0.1f}},            // needs all four
+      {0.95f, {1, 3, 2, 0}, {0.4f, 0.3f, 0.2f, 0.1f}},              // needs all four
   };
   for (const Case& tc : cases) {
     auto c = from_probs(kP);
@@ -162,32 +165,44 @@ TEST(TopP, AfterTopKUsesTheSurvivorsDistribution) {
   expect_probs(c, {4.0f / 7.0f, 3.0f / 7.0f});
 }
 
-// A flat 5000-token distribution needs thousands of tokens in the nucleus, so the adaptive
-// partial sort must grow its window many times; the result must equal a full sort's.
+// Reference nucleus: full sort, then the ranked cumulative walk.
+std::vector<TokenId> brute_force_top_p(std::vector<Candidate> c, float top_p) {
+  softmax(c);
+  std::sort(c.begin(), c.end(), ranks_before);
+  double cum = 0.0;
+  size_t keep = c.size();
+  for (size_t i = 0; i < c.size(); ++i) {
+    cum += c[i].p;
+    if (cum >= top_p) {
+      keep = i + 1;
+      break;
+    }
+  }
+  c.resize(keep);
+  return ids(c);
+}
+
+// Flat distributions need thousands of tokens in the nucleus. Below 4096 rows the adaptive
+// partial sort grows its window many times; above, the bucket pass ranks a prefix first (also with
+// -inf rows and exact ties present). Either way the result must equal a full sort's.
 TEST(TopP, WideNucleusMatchesFullSort) {
   std::mt19937 gen(11);
-  std::uniform_real_distribution<float> dist(0.0f, 0.5f);
-  std::vector<float> logits(5000);
-  for (float& l : logits) l = dist(gen);
-  logits[17] = logits[18];  // an exact tie
-  for (float top_p : {0.05f, 0.5f, 0.9f, 0.999f}) {
-    auto c = from_logits(logits);
-    auto ref = c;
-    softmax(ref);
-    std::sort(ref.begin(), ref.end(), ranks_before);
-    double cum = 0.0;
-    size_t keep = ref.size();
-    for (size_t i = 0; i < ref.size(); ++i) {
-      cum += ref[i].p;
-      if (cum >= top_p) {
-        keep = i + 1;
-        break;
+  for (size_t n : {3000u, 5000u, 40000u}) {
+    for (float spread : {0.5f, 6.0f}) {
+      std::uniform_real_distribution<float> dist(0.0f, spread);
+      std::vector<float> logits(n);
+      for (float& l : logits) l = dist(gen);
+      logits[17] = logits[18];  // exact ties
+      logits[19] = logits[18];
+      for (size_t i = 0; i < n; i += 3) logits[i] = -kInf;
+      for (float top_p : {0.05f, 0.5f, 0.9f, 0.999f}) {
+        auto c = from_logits(logits);
+        apply_top_p(c, top_p);
+        EXPECT_GT(c.size(), 1u);
+        EXPECT_EQ(ids(c), brute_force_top_p(from_logits(logits), top_p))
+            << "n=" << n << " spread=" << spread << " top_p=" << top_p;
       }
     }
-    ref.resize(keep);
-    apply_top_p(c, top_p);
-    EXPECT_GT(c.size(), 1u);
-    EXPECT_EQ(ids(c), ids(ref)) << "top_p=" << top_p;
   }
 }
 
