@@ -1,8 +1,10 @@
 // `latent run`: generate text from a prompt with one model, streaming only the generated text to stdout.
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 
+#include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "engine/generate.h"
@@ -20,6 +22,7 @@ struct RunArgs {
   int32_t n_ctx = 0;
   int threads = 0;
   bool verbose = false;
+  int64_t seed = -1;  // -1: a fresh random seed, printed so the run can be repeated
   SamplerParams sampling;
 };
 
@@ -36,6 +39,7 @@ int run(const RunArgs& a) {
   opt.max_tokens = a.n_predict;
   opt.n_ctx = a.n_ctx;
   opt.sampling = a.sampling;
+  opt.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : std::random_device{}();
   GenerateResult r = generate(*model, *tokenizer, prompt, opt, [](TokenId, std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
@@ -45,9 +49,9 @@ int run(const RunArgs& a) {
   const double tg = r.generate_seconds > 0 ? r.tokens.size() / r.generate_seconds : 0.0;
   std::fprintf(stderr,
                "\n[latent] prompt: %d tokens, %.2f tokens/s | generation: %zu tokens, %.2f tokens/s "
-               "| stop: %s | threads: %d\n",
+               "| stop: %s | seed: %llu | threads: %d\n",
                r.n_prompt, pp, r.tokens.size(), tg, std::string(stop_reason_name(r.stop)).c_str(),
-               kernels::num_threads());
+               static_cast<unsigned long long>(opt.sampling.seed), kernels::num_threads());
   return 0;
 }
 
@@ -75,7 +79,8 @@ Command add_run(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--presence-penalty", a->sampling.presence_penalty, "Presence penalty")
       ->capture_default_str();
-  sub->add_option("-s,--seed", a->sampling.seed, "Random seed")->capture_default_str();
+  sub->add_option("-s,--seed", a->seed, "Random seed (-1: random, printed at the end)")
+      ->capture_default_str();
   sub->add_flag("-v,--verbose", a->verbose, "Log loading details to stderr");
   return [a] { return run(*a); };
 }

@@ -12,6 +12,14 @@
 namespace latent::kernels {
 namespace {
 int g_threads = 0;  // 0 → OpenMP's default
+
+// Waking a thread costs a few microseconds; below this many multiply-adds per thread it does not pay.
+constexpr int64_t kMinWorkPerThread = 1 << 15;
+
+int threads_for(int64_t work_items, int64_t macs_total) {
+  const int64_t by_work = std::max<int64_t>(1, macs_total / kMinWorkPerThread);
+  return static_cast<int>(std::max<int64_t>(1, std::min({int64_t{num_threads()}, work_items, by_work})));
+}
 }  // namespace
 
 void set_num_threads(int n) { g_threads = n > 0 ? n : 0; }
@@ -19,7 +27,7 @@ int num_threads() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
 
 void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
   const int64_t n = w.rows();
-  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / 16)));
+  const int nt = threads_for(n, m * n * w.cols());
 #pragma omp parallel num_threads(nt)
   {
     std::vector<float> row_buf(static_cast<size_t>(w.cols()));
@@ -54,8 +62,8 @@ void attention(const float* q, const float* k, const float* v, const int32_t* po
   for (int64_t t = 0; t < p.n_tokens; ++t) max_pos = std::max(max_pos, pos[t]);
   const int64_t group = p.n_head / p.n_head_kv;
   const int64_t work = p.n_tokens * p.n_head;
-  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), work));
-#pragma omp parallel num_threads(std::max(1, nt))
+  const int nt = threads_for(work, work * (int64_t{max_pos} + 1) * p.head_dim);
+#pragma omp parallel num_threads(nt)
   {
     std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
 #pragma omp for schedule(static)
