@@ -8,7 +8,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 PACKAGES="g++ make cmake ninja-build ccache git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev \
-  libcpp-httplib-dev python3 python3-numpy"
+  libcpp-httplib-dev python3 python3-numpy python3-sentencepiece"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

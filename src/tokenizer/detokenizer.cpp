@@ -1,6 +1,6 @@
-// StreamingDetokenizer and the UTF-8 assembly it relies on (well-formedness per Unicode 15 table 3-7,
-// replacement per "U+FFFD Substitution of Maximal Subparts"). Pieces come from Vocab::piece; the
-// leading-space rule matches llama2.c run.c decode() (drop ' ' from the piece right after BOS).
+// StreamingDetokenizer and the UTF-8 assembly it relies on (well-formedness per Unicode 15 table
+// 3-7, replacement per "U+FFFD Substitution of Maximal Subparts"). Pieces come from Vocab::piece;
+// the leading-space rule matches llama2.c run.c decode() (drop ' ' from the piece right after BOS).
 #include "tokenizer/detokenizer.h"
 
 #include <cstdint>

@@ -109,7 +109,8 @@ class SpmMerger {
         static constexpr char kHex[] = "0123456789ABCDEF";
         const uint8_t byte = static_cast<uint8_t>(c);
         throw Error(vocab_.source() + ": vocabulary has neither the byte token <0x" +
-                    kHex[byte >> 4] + kHex[byte & 15] + "> nor an unknown token for the input text");
+                    kHex[byte >> 4] + kHex[byte & 15] +
+                    "> nor an unknown token for the input text");
       }
       out.push_back(byte_id);
     }

@@ -1,6 +1,6 @@
 // Tokenizer: construction from GGUF, the encode pipeline of llama.cpp's llama_vocab::impl::tokenize
-// for SPM vocabularies (special-token partition, space prefix after specials, BOS/EOS), piece lookup
-// and whole-text decode. The merge algorithm is spm.cpp; UTF-8 assembly is detokenizer.cpp.
+// for SPM vocabularies (special-token partition, space prefix after specials, BOS/EOS), piece
+// lookup and whole-text decode. The merge algorithm is spm.cpp; UTF-8 assembly is detokenizer.cpp.
 #include "tokenizer/tokenizer.h"
 
 #include "base/error.h"
@@ -79,8 +79,8 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special,
   out.reserve(text.size() / 2 + 2);
   if (add_special && vocab_.add_bos() && vocab_.bos() >= 0) out.push_back(vocab_.bos());
 
-  // SentencePiece's dummy prefix: llama.cpp adds ' ' to the first fragment and to every fragment that
-  // follows a special token.
+  // SentencePiece's dummy prefix: llama.cpp adds ' ' to the first fragment and to every fragment
+  // that follows a special token.
   bool previous_was_special = true;
   std::string buffer;
   for (const Fragment& fragment : partition_specials(vocab_, text, parse_special)) {

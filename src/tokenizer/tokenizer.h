@@ -1,7 +1,8 @@
-// Tokenizer: the text <-> token id interface the engine, server and CLI use. Owns the encode pipeline
-// (special-token splitting, space prefix, BOS/EOS) around the subword algorithm of spm.h, and whole-text
-// decoding. The vocabulary itself is vocab.h; streaming decode is StreamingDetokenizer (detokenizer.h,
-// included here). Only tokenizer.ggml.model = "llama" (SentencePiece-style) is supported so far.
+// Tokenizer: the text <-> token id interface the engine, server and CLI use. Owns the encode
+// pipeline (special-token splitting, space prefix, BOS/EOS) around the subword algorithm of spm.h,
+// and whole-text decoding. The vocabulary itself is vocab.h; streaming decode is
+// StreamingDetokenizer (detokenizer.h, included here). Only tokenizer.ggml.model = "llama"
+// (SentencePiece-style) is supported so far.
 #pragma once
 
 #include <cstdint>
@@ -29,18 +30,18 @@ class Tokenizer {
   explicit Tokenizer(Vocab vocab);
 
   int32_t n_vocab() const { return vocab_.n_vocab(); }
-  TokenId bos() const { return vocab_.bos(); }  // -1 when the model has none
-  TokenId eos() const { return vocab_.eos(); }  // -1 when the model has none
+  TokenId bos() const { return vocab_.bos(); }       // -1 when the model has none
+  TokenId eos() const { return vocab_.eos(); }       // -1 when the model has none
   bool add_bos() const { return vocab_.add_bos(); }  // tokenizer.ggml.add_bos_token, default true
   bool add_eos() const { return vocab_.add_eos(); }  // tokenizer.ggml.add_eos_token, default false
   bool is_eog(TokenId id) const { return vocab_.is_eog(id); }  // EOS, EOT, EOM (end of generation)
   const Vocab& vocab() const { return vocab_; }
 
-  // llama_tokenize semantics. add_special: BOS/EOS per add_bos()/add_eos(). parse_special: the texts
-  // of control and unknown tokens ("<s>", "</s>", "<unk>") in `text` become those tokens; otherwise
-  // they are tokenized as plain text. User-defined tokens are always split out first, as llama.cpp
-  // does. Each text fragment at the start or right after a special token gets a ' ' prefix when
-  // add_space_prefix is set (tokenizer.ggml.add_space_prefix, default true).
+  // llama_tokenize semantics. add_special: BOS/EOS per add_bos()/add_eos(). parse_special: the
+  // texts of control and unknown tokens ("<s>", "</s>", "<unk>") in `text` become those tokens;
+  // otherwise they are tokenized as plain text. User-defined tokens are always split out first, as
+  // llama.cpp does. Each text fragment at the start or right after a special token gets a ' '
+  // prefix when add_space_prefix is set (tokenizer.ggml.add_space_prefix, default true).
   std::vector<TokenId> encode(std::string_view text, bool add_special,
                               bool parse_special = false) const;
 
@@ -52,7 +53,8 @@ class Tokenizer {
   // Whole-text decode; by definition equal to pushing every id through a fresh StreamingDetokenizer
   // and flushing it: the leading space of the first piece after a BOS is dropped (llama2.c, and
   // SentencePiece's dummy prefix), and invalid or truncated UTF-8 becomes U+FFFD, so the result is
-  // always valid UTF-8. Without a BOS the first piece keeps its space (a continuation of earlier text).
+  // always valid UTF-8. Without a BOS the first piece keeps its space (a continuation of earlier
+  // text).
   std::string decode(std::span<const TokenId> ids) const;
 
  private:

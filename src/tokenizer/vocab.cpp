@@ -1,10 +1,11 @@
-// Vocab construction: reading the tokenizer.ggml.* GGUF keys, validating them, and building the lookup
-// tables (text -> id, byte -> id, decoded pieces, special tokens, end-of-generation ids). The defaults and
-// the piece rules follow llama.cpp's llama_vocab::impl::load / token_to_piece for SPM vocabularies.
-// Tokenizing and decoding live in spm.cpp, tokenizer.cpp and detokenizer.cpp.
+// Vocab construction: reading the tokenizer.ggml.* GGUF keys, validating them, and building the
+// lookup tables (text -> id, byte -> id, decoded pieces, special tokens, end-of-generation ids).
+// The defaults and the piece rules follow llama.cpp's llama_vocab::impl::load / token_to_piece for
+// SPM vocabularies. Tokenizing and decoding live in spm.cpp, tokenizer.cpp and detokenizer.cpp.
 #include "tokenizer/vocab.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "base/error.h"
@@ -24,8 +25,9 @@ constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581 '▁', Sent
 constexpr std::string_view kEndOfTurnTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>",
                                                 "<end_of_turn>", "<|endoftext|>"};
 
-// A special-token id key: absent -> `fallback`; present -> its value, or -1 when the value is negative
-// or does not fit (files write 0xFFFFFFFF for "none"). Range against n_vocab is checked by Vocab.
+// A special-token id key: absent -> `fallback`; present -> its value, or -1 when the value is
+// negative or does not fit (files write 0xFFFFFFFF for "none"). Range against n_vocab is checked by
+// Vocab.
 TokenId read_token_id(const GgufFile& file, std::string_view key, TokenId fallback) {
   const GgufValue* value = file.find(key);
   if (value == nullptr) return fallback;
@@ -34,8 +36,8 @@ TokenId read_token_id(const GgufFile& file, std::string_view key, TokenId fallba
   }
   const bool is_signed = value->type == GgufType::INT8 || value->type == GgufType::INT16 ||
                          value->type == GgufType::INT32 || value->type == GgufType::INT64;
-  const int64_t id = is_signed ? value->i : static_cast<int64_t>(std::min<uint64_t>(value->u, 1ull << 40));
-  return id < 0 || id > INT32_MAX ? -1 : static_cast<TokenId>(id);
+  if (is_signed) return value->i < 0 || value->i > INT32_MAX ? -1 : static_cast<TokenId>(value->i);
+  return value->u > static_cast<uint64_t>(INT32_MAX) ? -1 : static_cast<TokenId>(value->u);
 }
 
 // The byte a <0xXX> token stands for, or -1 when the text is not of that form.
@@ -77,7 +79,8 @@ VocabData read_vocab_data(const GgufFile& file) {
   VocabData data;
   data.source = file.path();
   std::optional<std::string> model = file.get_str_opt(kKeyModel);
-  if (!model) throw Error::field(file.path(), kKeyModel, "a tokenizer model (\"llama\")", "missing");
+  if (!model)
+    throw Error::field(file.path(), kKeyModel, "a tokenizer model (\"llama\")", "missing");
   if (*model == "gpt2") {
     throw Error(file.path() + ": " + std::string(kKeyModel) +
                 ": \"gpt2\" is a byte-level BPE tokenizer, which is not supported yet (supported: "
@@ -127,7 +130,8 @@ Vocab::Vocab(VocabData data)
       add_space_prefix_(data.add_space_prefix) {
   if (tokens_.empty()) throw Error::field(source_, kKeyTokens, "at least one token", "0 tokens");
   if (tokens_.size() > static_cast<size_t>(INT32_MAX)) {
-    throw Error::field(source_, kKeyTokens, "at most 2^31-1 tokens", std::to_string(tokens_.size()));
+    throw Error::field(source_, kKeyTokens, "at most 2^31-1 tokens",
+                       std::to_string(tokens_.size()));
   }
   const std::string n_tokens = std::to_string(tokens_.size()) + " entries (one per token)";
   if (scores_.empty()) scores_.assign(tokens_.size(), 0.0f);
@@ -168,7 +172,8 @@ void Vocab::build_lookups() {
       case TokenType::kUserDefined:
         piece = text;
         break;
-      default:  // control, unknown, unused, undefined: nothing in plain text (llama.cpp special=false)
+      default:  // control, unknown, unused, undefined: nothing in plain text (llama.cpp
+                // special=false)
         break;
     }
   }
@@ -188,9 +193,8 @@ void Vocab::build_specials(TokenId eom) {
         t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown;
     if (special && !text(id).empty()) special_tokens_.push_back(id);
   }
-  std::stable_sort(special_tokens_.begin(), special_tokens_.end(), [&](TokenId a, TokenId b) {
-    return text(a).size() > text(b).size();
-  });
+  std::stable_sort(special_tokens_.begin(), special_tokens_.end(),
+                   [&](TokenId a, TokenId b) { return text(a).size() > text(b).size(); });
 
   if (eot_ < 0) {
     for (std::string_view candidate : kEndOfTurnTexts) {

@@ -1,11 +1,11 @@
-// Vocab: the token table of a tokenizer (texts, scores, token types, special ids, add_* flags) and the
-// lookups built from it (text -> id, byte -> id, decoded pieces, special-token list, end-of-generation
-// set). Loads it from the tokenizer.ggml.* keys of a GGUF file or from plain data (tests). It does not
-// tokenize or decode text; spm.h and detokenizer.h do.
+// Vocab: the token table of a tokenizer (texts, scores, token types, special ids, add_* flags) and
+// the lookups built from it (text -> id, byte -> id, decoded pieces, special-token list,
+// end-of-generation set). Loads it from the tokenizer.ggml.* keys of a GGUF file or from plain data
+// (tests). It does not tokenize or decode text; spm.h and detokenizer.h do.
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,8 +48,9 @@ struct VocabData {
   bool add_space_prefix = true;
 };
 
-// Reads the tokenizer.ggml.* keys. Throws latent::Error for a missing or malformed vocabulary and for
-// tokenizer models this build cannot tokenize (only "llama", SentencePiece-style, is supported).
+// Reads the tokenizer.ggml.* keys. Throws latent::Error for a missing or malformed vocabulary and
+// for tokenizer models this build cannot tokenize (only "llama", SentencePiece-style, is
+// supported).
 VocabData read_vocab_data(const GgufFile& file);
 
 class Vocab {
@@ -73,8 +74,8 @@ class Vocab {
   // tokens, the raw text for user-defined tokens, "" for control/unknown/unused tokens.
   const std::string& piece(TokenId id) const { return pieces_[static_cast<size_t>(id)]; }
 
-  // Control, user-defined and unknown tokens with non-empty text, longest text first: the texts that
-  // encode() splits out before running the subword algorithm.
+  // Control, user-defined and unknown tokens with non-empty text, longest text first: the texts
+  // that encode() splits out before running the subword algorithm.
   const std::vector<TokenId>& special_tokens() const { return special_tokens_; }
 
   const std::string& source() const { return source_; }
