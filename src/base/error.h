@@ -1,6 +1,6 @@
-// latent::Error: the one exception type for input-driven failures (bad files, bad arguments, bad requests).
-// Messages name the file, the field, what was expected and what was found. Internal invariants use
-// LATENT_CHECK (check.h), which throws InternalError instead.
+// latent::Error: the one exception type for input-driven failures (bad files, bad arguments, bad
+// requests). Messages name the file, the field, what was expected and what was found. Internal
+// invariants use LATENT_CHECK (check.h), which throws InternalError instead.
 #pragma once
 
 #include <stdexcept>

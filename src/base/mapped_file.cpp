@@ -33,14 +33,17 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);
-      throw Error(path + ": cannot mmap " + std::to_string(size_) + " bytes: " + std::strerror(err));
+      throw Error(path + ": cannot mmap " + std::to_string(size_) +
+                  " bytes: " + std::strerror(err));
     }
     data_ = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
 }
 
-MappedFile::~MappedFile() { release(); }
+MappedFile::~MappedFile() {
+  release();
+}
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)), data_(other.data_), size_(other.size_) {

@@ -1,5 +1,5 @@
-// MappedFile: a read-only memory map of a whole file (RAII). Owns the mapping, not its interpretation;
-// gguf/ parses the bytes. An empty file maps to a null pointer of size 0.
+// MappedFile: a read-only memory map of a whole file (RAII). Owns the mapping, not its
+// interpretation; gguf/ parses the bytes. An empty file maps to a null pointer of size 0.
 #pragma once
 
 #include <cstddef>

@@ -42,8 +42,10 @@ int info(const std::string& path) {
               c.rope_mode == kernels::RopeMode::kNorm ? "norm" : "neox", c.n_rot, c.rope_freq_base,
               c.rope_scaling_type.c_str(), c.rope_freq_scale,
               model->weights().rope_freqs.data ? ", rope_freqs factors" : "");
-  std::printf("output:          %s\n", model->weights().tied_output ? "tied to token_embd" : "separate");
-  std::printf("KV bytes/token:  %lld (f32 cache)\n", static_cast<long long>(c.kv_bytes_per_token()));
+  std::printf("output:          %s\n",
+              model->weights().tied_output ? "tied to token_embd" : "separate");
+  std::printf("KV bytes/token:  %lld (f32 cache)\n",
+              static_cast<long long>(c.kv_bytes_per_token()));
   std::map<std::string, std::pair<int, uint64_t>> by_type;
   for (const auto& t : f.tensors()) {
     auto& e = by_type[std::string(dtype_name(t.dtype))];

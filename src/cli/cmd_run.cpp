@@ -1,4 +1,5 @@
-// `latent run`: generate text from a prompt with one model, streaming only the generated text to stdout.
+// `latent run`: generate text from a prompt with one model, streaming only the generated text to
+// stdout.
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -33,7 +34,8 @@ int run(const RunArgs& a) {
   auto tokenizer = Tokenizer::from_gguf(model->file());
   std::vector<TokenId> prompt = tokenizer->encode(a.prompt, /*add_special=*/true);
   if (prompt.empty()) {
-    throw Error("prompt: the model adds no BOS token, so an empty prompt gives nothing to continue");
+    throw Error(
+        "prompt: the model adds no BOS token, so an empty prompt gives nothing to continue");
   }
   GenerateOptions opt;
   opt.max_tokens = a.n_predict;
@@ -47,11 +49,12 @@ int run(const RunArgs& a) {
   });
   const double pp = r.prompt_seconds > 0 ? r.n_prompt / r.prompt_seconds : 0.0;
   const double tg = r.generate_seconds > 0 ? r.tokens.size() / r.generate_seconds : 0.0;
-  std::fprintf(stderr,
-               "\n[latent] prompt: %d tokens, %.2f tokens/s | generation: %zu tokens, %.2f tokens/s "
-               "| stop: %s | seed: %llu | threads: %d\n",
-               r.n_prompt, pp, r.tokens.size(), tg, std::string(stop_reason_name(r.stop)).c_str(),
-               static_cast<unsigned long long>(opt.sampling.seed), kernels::num_threads());
+  std::fprintf(
+      stderr,
+      "\n[latent] prompt: %d tokens, %.2f tokens/s | generation: %zu tokens, %.2f tokens/s "
+      "| stop: %s | seed: %llu | threads: %d\n",
+      r.n_prompt, pp, r.tokens.size(), tg, std::string(stop_reason_name(r.stop)).c_str(),
+      static_cast<unsigned long long>(opt.sampling.seed), kernels::num_threads());
   return 0;
 }
 
@@ -67,7 +70,8 @@ Command add_run(CLI::App& app) {
   sub->add_option("-c,--ctx-size", a->n_ctx, "Context size (0: model's, at most 4096)")
       ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "CPU threads (0: all)")->capture_default_str();
-  sub->add_option("--temp", a->sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
+  sub->add_option("--temp", a->sampling.temperature, "Temperature (0: greedy)")
+      ->capture_default_str();
   sub->add_option("--top-k", a->sampling.top_k, "Top-k (0: off)")->capture_default_str();
   sub->add_option("--top-p", a->sampling.top_p, "Top-p (1: off)")->capture_default_str();
   sub->add_option("--min-p", a->sampling.min_p, "Min-p (0: off)")->capture_default_str();

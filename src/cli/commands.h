@@ -1,6 +1,7 @@
-// The CLI's subcommands. Each registers its options on the app and returns the function that runs it
-// (called only when that subcommand was chosen). Commands print results to stdout, diagnostics to stderr,
-// and throw latent::Error for bad input; main() turns errors into a message and a non-zero exit.
+// The CLI's subcommands. Each registers its options on the app and returns the function that runs
+// it (called only when that subcommand was chosen). Commands print results to stdout, diagnostics
+// to stderr, and throw latent::Error for bad input; main() turns errors into a message and a
+// non-zero exit.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,5 +1,5 @@
-// latent: entry point. Dispatches to the subcommands; the only place that turns exceptions into exit
-// codes.
+// latent: entry point. Dispatches to the subcommands; the only place that turns exceptions into
+// exit codes.
 #include <cstdio>
 #include <exception>
 #include <map>

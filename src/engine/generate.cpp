@@ -11,10 +11,14 @@ namespace latent {
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kEndOfGeneration: return "eos";
-    case StopReason::kMaxTokens: return "length";
-    case StopReason::kContextFull: return "context";
-    case StopReason::kCallback: return "stopped";
+    case StopReason::kEndOfGeneration:
+      return "eos";
+    case StopReason::kMaxTokens:
+      return "length";
+    case StopReason::kContextFull:
+      return "context";
+    case StopReason::kCallback:
+      return "stopped";
   }
   return "?";
 }

@@ -1,7 +1,7 @@
-// The single-sequence engine loop behind `latent run`: prefill the prompt in chunks, then decode one
-// token per step — forward, sample, stream the text — until end-of-generation, the token limit or the
-// context is full. The batched scheduler of the server issue generalises this loop; it does not own
-// tokenization of the prompt or printing.
+// The single-sequence engine loop behind `latent run`: prefill the prompt in chunks, then decode
+// one token per step — forward, sample, stream the text — until end-of-generation, the token limit
+// or the context is full. The batched scheduler of the server issue generalises this loop; it does
+// not own tokenization of the prompt or printing.
 #pragma once
 
 #include <functional>
@@ -17,8 +17,8 @@
 namespace latent {
 
 struct GenerateOptions {
-  int32_t max_tokens = 128;     // generated tokens at most (< 0: until EOS or the context is full)
-  int32_t n_ctx = 0;            // KV cache size in tokens; 0 → the model's training context, capped at 4096
+  int32_t max_tokens = 128;  // generated tokens at most (< 0: until EOS or the context is full)
+  int32_t n_ctx = 0;  // KV cache size in tokens; 0 → the model's training context, capped at 4096
   int32_t prefill_chunk = 256;  // prompt tokens per forward call
   SamplerParams sampling;
 };
@@ -34,8 +34,8 @@ struct GenerateResult {
   double generate_seconds = 0.0;
 };
 
-// Called with each generated token and the text that became complete with it (possibly empty, e.g. the
-// first bytes of a multi-byte character). Returning false stops generation.
+// Called with each generated token and the text that became complete with it (possibly empty, e.g.
+// the first bytes of a multi-byte character). Returning false stops generation.
 using TokenCallback = std::function<bool(TokenId id, std::string_view text)>;
 
 // Throws latent::Error when the prompt is empty or does not fit the context.

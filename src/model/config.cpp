@@ -13,7 +13,8 @@ struct ArchSpec {
   bool qkv_bias;
 };
 
-// Llama GGUFs store Q/K permuted so rope acts on adjacent pairs (NORM); Qwen2 keeps HF's halves (NEOX).
+// Llama GGUFs store Q/K permuted so rope acts on adjacent pairs (NORM); Qwen2 keeps HF's halves
+// (NEOX).
 constexpr ArchSpec kArchs[] = {
     {"llama", Arch::kLlama, kernels::RopeMode::kNorm, false},
     {"qwen2", Arch::kQwen2, kernels::RopeMode::kNeox, true},
@@ -84,34 +85,40 @@ ModelConfig read_model_config(const GgufFile& f) {
   if (auto v = f.get_u64_opt(p + "attention.value_length"))
     c.head_dim_v = positive_i32(f, p + "attention.value_length", *v, 1 << 16);
   if (c.head_dim_k != c.head_dim_v) {
-    throw Error::field(f.path(), p + "attention.value_length",
-                       "equal to key_length " + std::to_string(c.head_dim_k) + " for " + c.arch_name,
-                       std::to_string(c.head_dim_v));
+    throw Error::field(
+        f.path(), p + "attention.value_length",
+        "equal to key_length " + std::to_string(c.head_dim_k) + " for " + c.arch_name,
+        std::to_string(c.head_dim_v));
   }
   c.n_rot = c.head_dim_k;
   if (auto v = f.get_u64_opt(p + "rope.dimension_count"))
     c.n_rot = positive_i32(f, p + "rope.dimension_count", *v, c.head_dim_k);
   if (c.n_rot % 2 != 0)
-    throw Error::field(f.path(), p + "rope.dimension_count", "an even number", std::to_string(c.n_rot));
+    throw Error::field(f.path(), p + "rope.dimension_count", "an even number",
+                       std::to_string(c.n_rot));
   c.rms_eps = f.get_f32(p + "attention.layer_norm_rms_epsilon");
   if (!(c.rms_eps > 0.0f && c.rms_eps < 1.0f))
     throw Error::field(f.path(), p + "attention.layer_norm_rms_epsilon", "a value in (0, 1)",
                        std::to_string(c.rms_eps));
   c.rope_freq_base = f.get_f32_opt(p + "rope.freq_base").value_or(10000.0f);
   if (!(c.rope_freq_base > 1.0f))
-    throw Error::field(f.path(), p + "rope.freq_base", "a value > 1", std::to_string(c.rope_freq_base));
+    throw Error::field(f.path(), p + "rope.freq_base", "a value > 1",
+                       std::to_string(c.rope_freq_base));
   c.rope_scaling_type = f.get_str_opt(p + "rope.scaling.type").value_or("none");
   if (c.rope_scaling_type == "linear") {
     const float factor = f.get_f32(p + "rope.scaling.factor");
     if (!(factor > 0.0f))
-      throw Error::field(f.path(), p + "rope.scaling.factor", "a value > 0", std::to_string(factor));
+      throw Error::field(f.path(), p + "rope.scaling.factor", "a value > 0",
+                         std::to_string(factor));
     c.rope_freq_scale = 1.0f / factor;
   } else if (c.rope_scaling_type != "none") {
     throw Error::field(f.path(), p + "rope.scaling.type", "'none' or 'linear'",
                        "'" + c.rope_scaling_type + "'");
   }
-  // The vocabulary size comes from the embedding tensor (the authoritative shape), checked in Weights.
-  if (auto v = f.get_u64_opt(p + "vocab_size")) c.n_vocab = positive_i32(f, p + "vocab_size", *v, 1 << 24);
+  // The vocabulary size comes from the embedding tensor (the authoritative shape), checked in
+  // Weights.
+  if (auto v = f.get_u64_opt(p + "vocab_size"))
+    c.n_vocab = positive_i32(f, p + "vocab_size", *v, 1 << 24);
   return c;
 }
 

@@ -1,5 +1,5 @@
-// ModelConfig: an architecture's hyperparameters, read from the GGUF keys "<arch>.*". Nothing here is
-// hard-coded per model; defaults follow llama.cpp where a key is optional. Does not own weights.
+// ModelConfig: an architecture's hyperparameters, read from the GGUF keys "<arch>.*". Nothing here
+// is hard-coded per model; defaults follow llama.cpp where a key is optional. Does not own weights.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,7 @@ struct ModelConfig {
   int32_t head_dim_v = 0;  // value length per head
   int32_t n_ff = 0;
   float rms_eps = 1e-5f;
-  bool qkv_bias = false;   // qwen2
+  bool qkv_bias = false;  // qwen2
   // Rotary embedding.
   kernels::RopeMode rope_mode = kernels::RopeMode::kNorm;
   int32_t n_rot = 0;
@@ -41,7 +41,8 @@ struct ModelConfig {
 
 // Architectures this build can run, for error messages: "llama, qwen2".
 std::string supported_architectures();
-// Reads and validates the hyperparameters; throws latent::Error naming file, key, expected and found.
+// Reads and validates the hyperparameters; throws latent::Error naming file, key, expected and
+// found.
 ModelConfig read_model_config(const GgufFile& file);
 
 }  // namespace latent

@@ -1,6 +1,6 @@
-// KvCache: keys and values of one sequence, f32, contiguous [n_layer][n_ctx][n_head_kv·head_dim]. The
-// simple cache of the single-sequence engine; the paged, shared cache of the server issue replaces it
-// behind the same forward() call.
+// KvCache: keys and values of one sequence, f32, contiguous [n_layer][n_ctx][n_head_kv·head_dim].
+// The simple cache of the single-sequence engine; the paged, shared cache of the server issue
+// replaces it behind the same forward() call.
 #pragma once
 
 #include <cstdint>

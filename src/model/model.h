@@ -1,5 +1,6 @@
-// Model: a loaded GGUF (mapped), its config and validated weights, and the forward pass entry point.
-// One instance is shared by every sequence; forward() is not re-entrant (it reuses one workspace).
+// Model: a loaded GGUF (mapped), its config and validated weights, and the forward pass entry
+// point. One instance is shared by every sequence; forward() is not re-entrant (it reuses one
+// workspace).
 #pragma once
 
 #include <memory>
@@ -31,9 +32,10 @@ class Model {
   const GgufFile& file() const { return file_; }
   int64_t n_params() const;
 
-  // Runs tokens (at positions, which must be < cache.n_ctx()) through the model, writing their keys and
-  // values into cache. logits receives [n_tokens, n_vocab] when all_logits, else [1, n_vocab] for the
-  // last token. Throws latent::Error for a token id outside the vocabulary or a position past the cache.
+  // Runs tokens (at positions, which must be < cache.n_ctx()) through the model, writing their keys
+  // and values into cache. logits receives [n_tokens, n_vocab] when all_logits, else [1, n_vocab]
+  // for the last token. Throws latent::Error for a token id outside the vocabulary or a position
+  // past the cache.
   void forward(std::span<const TokenId> tokens, std::span<const Pos> positions, KvCache& cache,
                bool all_logits, float* logits);
 

@@ -23,19 +23,21 @@ class TensorLoader {
     const GgufTensorInfo* info = f_.find_tensor(name);
     if (!info) {
       if (!required) return TensorView{};
-      throw Error::field(f_.path(), "tensor '" + name + "'", "present with shape " + shape_str(shape),
-                         "missing");
+      throw Error::field(f_.path(), "tensor '" + name + "'",
+                         "present with shape " + shape_str(shape), "missing");
     }
     std::vector<int64_t> found(info->shape.begin(), info->shape.begin() + info->n_dims);
     if (found != shape) {
-      throw Error::field(f_.path(), "tensor '" + name + "' shape", shape_str(shape), shape_str(found));
+      throw Error::field(f_.path(), "tensor '" + name + "' shape", shape_str(shape),
+                         shape_str(found));
     }
     TensorView v = f_.view(*info);
     const bool is_vector = shape.size() == 1;
     if (is_vector ? v.dtype != DType::F32 : !can_dequantize(v.dtype)) {
-      throw Error::field(f_.path(), "tensor '" + name + "' type",
-                         is_vector ? "f32" : "a supported type (f32, f16, bf16, q4_0..q8_0, q2_K..q6_K)",
-                         std::string(dtype_name(v.dtype)));
+      throw Error::field(
+          f_.path(), "tensor '" + name + "' type",
+          is_vector ? "f32" : "a supported type (f32, f16, bf16, q4_0..q8_0, q2_K..q6_K)",
+          std::string(dtype_name(v.dtype)));
     }
     return v;
   }
@@ -60,7 +62,8 @@ Weights load_weights(const GgufFile& f, ModelConfig& c) {
                        "the token_embd rows " + std::to_string(n_vocab), std::to_string(c.n_vocab));
   }
   if (n_vocab <= 0 || n_vocab > (1 << 24))
-    throw Error::field(f.path(), "tensor 'token_embd.weight' rows", "1..2^24", std::to_string(n_vocab));
+    throw Error::field(f.path(), "tensor 'token_embd.weight' rows", "1..2^24",
+                       std::to_string(n_vocab));
   c.n_vocab = static_cast<int32_t>(n_vocab);
   const int64_t e = c.n_embd, hd = c.head_dim_k, q = int64_t{c.n_head} * hd,
                 kv = int64_t{c.n_head_kv} * hd;

@@ -1,6 +1,6 @@
-// Weights: the named tensors of a llama-family model as TensorViews into the mapped GGUF, each checked
-// for presence, shape (outermost-first, [n_out, n_in] for matrices) and a dtype the kernels can read.
-// Does not own the bytes: the GgufFile must outlive it.
+// Weights: the named tensors of a llama-family model as TensorViews into the mapped GGUF, each
+// checked for presence, shape (outermost-first, [n_out, n_in] for matrices) and a dtype the kernels
+// can read. Does not own the bytes: the GgufFile must outlive it.
 #pragma once
 
 #include <vector>
@@ -12,13 +12,13 @@
 namespace latent {
 
 struct LayerWeights {
-  TensorView attn_norm;                 // [n_embd]
-  TensorView wq, wk, wv;                // [n_head·hd, n_embd], [n_head_kv·hd, n_embd] ×2
-  TensorView bq, bk, bv;                // biases (qwen2), data == nullptr when absent
-  TensorView wo;                        // [n_embd, n_head·hd]
-  TensorView ffn_norm;                  // [n_embd]
-  TensorView ffn_gate, ffn_up;          // [n_ff, n_embd]
-  TensorView ffn_down;                  // [n_embd, n_ff]
+  TensorView attn_norm;         // [n_embd]
+  TensorView wq, wk, wv;        // [n_head·hd, n_embd], [n_head_kv·hd, n_embd] ×2
+  TensorView bq, bk, bv;        // biases (qwen2), data == nullptr when absent
+  TensorView wo;                // [n_embd, n_head·hd]
+  TensorView ffn_norm;          // [n_embd]
+  TensorView ffn_gate, ffn_up;  // [n_ff, n_embd]
+  TensorView ffn_down;          // [n_embd, n_ff]
 };
 
 struct Weights {
@@ -26,12 +26,12 @@ struct Weights {
   TensorView output_norm;  // [n_embd]
   TensorView output;       // [n_vocab, n_embd]; token_embd when the file ties them
   bool tied_output = false;
-  TensorView rope_freqs;   // [n_rot/2] Llama 3 frequency factors, data == nullptr when absent
+  TensorView rope_freqs;  // [n_rot/2] Llama 3 frequency factors, data == nullptr when absent
   std::vector<LayerWeights> layers;
 };
 
-// Loads and validates every tensor; fills config.n_vocab from token_embd. Throws latent::Error naming the
-// file, the tensor, the expected and the found shape or type.
+// Loads and validates every tensor; fills config.n_vocab from token_embd. Throws latent::Error
+// naming the file, the tensor, the expected and the found shape or type.
 Weights load_weights(const GgufFile& file, ModelConfig& config);
 
 }  // namespace latent

@@ -9,7 +9,9 @@
 namespace latent {
 namespace {
 
-std::string stories() { return test::testdata_path("models/stories260K/stories260K.gguf"); }
+std::string stories() {
+  return test::testdata_path("models/stories260K/stories260K.gguf");
+}
 
 // Runs the CLI; returns the exit code, stdout in *out and stderr in *err.
 int latent(const std::string& args, std::string* out, std::string* err = nullptr) {
@@ -22,12 +24,12 @@ int latent(const std::string& args, std::string* out, std::string* err = nullptr
 TEST(CliRun, GreedyFromEmptyPromptMatchesLlama2cByteForByte) {
   std::string out, err;
   ASSERT_EQ(latent("run -m " + stories() + " --temp 0 -n 200", &out, &err), 0) << err;
-  EXPECT_EQ(out, test::read_file(test::testdata_path(
-                     "models/stories260K/expected/llama2c_test_all_n200.txt")));
+  EXPECT_EQ(out, test::read_file(
+                     test::testdata_path("models/stories260K/expected/llama2c_test_all_n200.txt")));
   EXPECT_NE(err.find("tokens/s"), std::string::npos) << err;
   ASSERT_EQ(latent("run -m " + stories() + " --temp 0 -n 256 -t 1", &out, &err), 0) << err;
-  EXPECT_EQ(out, test::read_file(test::testdata_path(
-                     "models/stories260K/expected/greedy_from_bos_n256.txt")));
+  EXPECT_EQ(out, test::read_file(
+                     test::testdata_path("models/stories260K/expected/greedy_from_bos_n256.txt")));
 }
 
 TEST(CliRun, PromptIsNotEchoedAndSeedsReproduce) {
@@ -61,7 +63,8 @@ TEST(CliInfo, ReportsArchitectureAndSizes) {
 TEST(CliLogits, WritesEveryPositionAndChunkingAgrees) {
   const std::string a = test::temp_path("logits-a.f32"), b = test::temp_path("logits-b.f32");
   std::string out, err;
-  ASSERT_EQ(latent("logits -m " + stories() + " --tokens '1 403 407 261 378' --out " + a, &out, &err), 0)
+  ASSERT_EQ(
+      latent("logits -m " + stories() + " --tokens '1 403 407 261 378' --out " + a, &out, &err), 0)
       << err;
   ASSERT_EQ(latent("logits -m " + stories() + " --tokens '1 403 407 261 378' --chunk 1 --out " + b,
                    &out, &err),

@@ -36,8 +36,12 @@ std::string python() {
   return env && *env ? env : LATENT_PYTHON;
 }
 
-std::string source_dir() { return LATENT_SOURCE_DIR; }
-std::string binary_dir() { return LATENT_BINARY_DIR; }
+std::string source_dir() {
+  return LATENT_SOURCE_DIR;
+}
+std::string binary_dir() {
+  return LATENT_BINARY_DIR;
+}
 
 std::string latent_bin() {
   const char* env = std::getenv("LATENT_BIN");
@@ -46,9 +50,9 @@ std::string latent_bin() {
 
 std::string temp_path(const std::string& name) {
   static const std::string dir = [] {
-    std::string d = (std::filesystem::temp_directory_path() /
-                     ("latent-test-" + std::to_string(getpid())))
-                        .string();
+    std::string d =
+        (std::filesystem::temp_directory_path() / ("latent-test-" + std::to_string(getpid())))
+            .string();
     std::filesystem::create_directories(d);
     return d;
   }();

@@ -1,6 +1,6 @@
-// Test-side helpers: where the shared test data lives, the Python reference interpreter, temp paths.
-// Test data is found through one setting, LATENT_TESTDATA (default ../shared/testdata beside the repo);
-// a missing directory fails the test loudly instead of skipping it.
+// Test-side helpers: where the shared test data lives, the Python reference interpreter, temp
+// paths. Test data is found through one setting, LATENT_TESTDATA (default ../shared/testdata beside
+// the repo); a missing directory fails the test loudly instead of skipping it.
 #pragma once
 
 #include <string>
@@ -8,7 +8,8 @@
 
 namespace latent::test {
 
-// Absolute path of a file under the shared test data; fails the current test if the directory is absent.
+// Absolute path of a file under the shared test data; fails the current test if the directory is
+// absent.
 std::string testdata_path(const std::string& relative);
 // Directory of the test data (LATENT_TESTDATA or the built-in default).
 std::string testdata_dir();

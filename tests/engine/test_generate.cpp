@@ -1,5 +1,5 @@
-// The engine loop on the trained stories260K model: greedy continuations equal llama2.c's token ids,
-// limits and stop reasons, seeded sampling is reproducible, and bad prompts are rejected.
+// The engine loop on the trained stories260K model: greedy continuations equal llama2.c's token
+// ids, limits and stop reasons, seeded sampling is reproducible, and bad prompts are rejected.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -78,9 +78,12 @@ TEST_F(Stories, ContextLimitsAndCallbackStop) {
   o.n_ctx = 10;
   auto r = generate(*model_, *tok_, prompt, o, nullptr);
   EXPECT_EQ(r.stop, StopReason::kContextFull);
-  EXPECT_EQ(r.tokens.size(), 8u);  // tokens 1..7 fill positions 3..9; the 8th comes from position 9 and has no slot left
+  EXPECT_EQ(
+      r.tokens.size(),
+      8u);  // tokens 1..7 fill positions 3..9; the 8th comes from position 9 and has no slot left
   int calls = 0;
-  r = generate(*model_, *tok_, prompt, greedy(50), [&](TokenId, std::string_view) { return ++calls < 3; });
+  r = generate(*model_, *tok_, prompt, greedy(50),
+               [&](TokenId, std::string_view) { return ++calls < 3; });
   EXPECT_EQ(r.stop, StopReason::kCallback);
   EXPECT_EQ(r.tokens.size(), 3u);
   try {

@@ -1,5 +1,6 @@
-// Kernels against independent double-precision formulas (ref/) and the public threaded kernels against
-// ref/ (same per-element arithmetic, so equal bit for bit), over awkward sizes and misaligned pointers.
+// Kernels against independent double-precision formulas (ref/) and the public threaded kernels
+// against ref/ (same per-element arithmetic, so equal bit for bit), over awkward sizes and
+// misaligned pointers.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,8 +22,8 @@ std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
   return v;
 }
 
-// f32 accumulation of K products of O(1) values: error ≲ K·2^-24·Σ|a·b|; 1e-5 relative to Σ|a·b| is a
-// safe bound for K ≤ 4096.
+// f32 accumulation of K products of O(1) values: error ≲ K·2^-24·Σ|a·b|; 1e-5 relative to Σ|a·b| is
+// a safe bound for K ≤ 4096.
 void expect_close_to_dot(float got, const std::vector<double>& a, const std::vector<double>& b) {
   double exact = 0, mag = 0;
   for (size_t i = 0; i < a.size(); ++i) exact += a[i] * b[i], mag += std::fabs(a[i] * b[i]);
@@ -61,7 +62,8 @@ TEST(Kernels, MatmulQuantizedEqualsDotWithDequantizedRows) {
   auto x = randn(m * k, 11), w = randn(n * k, 12);
   for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
     std::vector<uint8_t> q(dtype_row_bytes(t, k) * n);
-    for (int j = 0; j < n; ++j) quantize_row(t, w.data() + j * k, q.data() + j * dtype_row_bytes(t, k), k);
+    for (int j = 0; j < n; ++j)
+      quantize_row(t, w.data() + j * k, q.data() + j * dtype_row_bytes(t, k), k);
     TensorView tw{t, 2, {n, k, 1, 1}, q.data()};
     std::vector<float> out(m * n), deq(k);
     kernels::matmul(x.data(), m, tw, out.data());
@@ -93,11 +95,13 @@ TEST(RefKernels, SwigluMatchesFormula) {
   std::vector<float> out(33);
   kernels::swiglu(g.data(), u.data(), 33, out.data());
   for (int i = 0; i < 33; ++i)
-    EXPECT_NEAR(out[i], g[i] / (1.0 + std::exp(-double(g[i]))) * u[i], 1e-5 * (1 + std::fabs(out[i])));
+    EXPECT_NEAR(out[i], g[i] / (1.0 + std::exp(-double(g[i]))) * u[i],
+                1e-5 * (1 + std::fabs(out[i])));
 }
 
 // Rope against the complex-number definition: pair (a,b) ↦ (a + ib)·e^{iθ}.
-void check_rope(kernels::RopeMode mode, int head_dim, int n_rot, const float* factors, float scale) {
+void check_rope(kernels::RopeMode mode, int head_dim, int n_rot, const float* factors,
+                float scale) {
   const int T = 3, H = 2;
   auto x = randn(T * H * head_dim, 9);
   auto y = x;
@@ -148,7 +152,8 @@ TEST(Kernels, AttentionMatchesNaiveCausalSoftmaxWithGqa) {
       double mx = -1e300, sum = 0;
       for (int j = 0; j <= pos[t]; ++j) {
         double dot = 0;
-        for (int i = 0; i < d; ++i) dot += double(q[(t * n_head + h) * d + i]) * k[j * stride + g * d + i];
+        for (int i = 0; i < d; ++i)
+          dot += double(q[(t * n_head + h) * d + i]) * k[j * stride + g * d + i];
         s[j] = 0.7 * dot;
         mx = std::max(mx, s[j]);
       }

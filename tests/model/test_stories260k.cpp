@@ -1,5 +1,6 @@
 // The trained stories260K model against llama2.c's own math: the teacher-forced NLL of a sentence
-// (expected/reference_ids.json, which also matches an independent eval) from our all-position logits.
+// (expected/reference_ids.json, which also matches an independent eval) from our all-position
+// logits.
 #include <gtest/gtest.h>
 
 #include <cmath>

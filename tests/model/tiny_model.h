@@ -1,5 +1,5 @@
-// Test helper: writes a small random-weight llama/qwen2 GGUF with GgufWriter, with hooks to break it
-// (drop or reshape a tensor, change a key) for the error-path tests. No tokenizer block.
+// Test helper: writes a small random-weight llama/qwen2 GGUF with GgufWriter, with hooks to break
+// it (drop or reshape a tensor, change a key) for the error-path tests. No tokenizer block.
 #pragma once
 
 #include <functional>

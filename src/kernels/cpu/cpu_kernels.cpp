@@ -1,6 +1,6 @@
 // The public kernels (kernels.h) on CPU: OpenMP threads over independent output rows / heads, each
-// thread running the reference inner loops. This is the sane threaded baseline; the SIMD issue replaces
-// the inner loops here without touching callers.
+// thread running the reference inner loops. This is the sane threaded baseline; the SIMD issue
+// replaces the inner loops here without touching callers.
 #include <omp.h>
 
 #include <algorithm>
@@ -13,17 +13,23 @@ namespace latent::kernels {
 namespace {
 int g_threads = 0;  // 0 → OpenMP's default
 
-// Waking a thread costs a few microseconds; below this many multiply-adds per thread it does not pay.
+// Waking a thread costs a few microseconds; below this many multiply-adds per thread it does not
+// pay.
 constexpr int64_t kMinWorkPerThread = 1 << 15;
 
 int threads_for(int64_t work_items, int64_t macs_total) {
   const int64_t by_work = std::max<int64_t>(1, macs_total / kMinWorkPerThread);
-  return static_cast<int>(std::max<int64_t>(1, std::min({int64_t{num_threads()}, work_items, by_work})));
+  return static_cast<int>(
+      std::max<int64_t>(1, std::min({int64_t{num_threads()}, work_items, by_work})));
 }
 }  // namespace
 
-void set_num_threads(int n) { g_threads = n > 0 ? n : 0; }
-int num_threads() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+void set_num_threads(int n) {
+  g_threads = n > 0 ? n : 0;
+}
+int num_threads() {
+  return g_threads > 0 ? g_threads : omp_get_max_threads();
+}
 
 void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
   const int64_t n = w.rows();
@@ -45,8 +51,12 @@ void rms_norm(const float* x, const float* weight, int64_t rows, int64_t n, floa
   ref::rms_norm(x, weight, rows, n, eps, out);
 }
 
-void add_bias(float* x, const float* bias, int64_t rows, int64_t n) { ref::add_bias(x, bias, rows, n); }
-void add(const float* a, const float* b, int64_t n, float* out) { ref::add(a, b, n, out); }
+void add_bias(float* x, const float* bias, int64_t rows, int64_t n) {
+  ref::add_bias(x, bias, rows, n);
+}
+void add(const float* a, const float* b, int64_t n, float* out) {
+  ref::add(a, b, n, out);
+}
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   ref::swiglu(gate, up, n, out);
 }

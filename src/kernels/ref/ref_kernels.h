@@ -1,6 +1,6 @@
-// Scalar reference kernels: one loop per formula, single-threaded. They are the oracle the fast paths in
-// cpu/ are tested against and the fallback for any shape the fast paths do not take. Same contracts as
-// kernels.h.
+// Scalar reference kernels: one loop per formula, single-threaded. They are the oracle the fast
+// paths in cpu/ are tested against and the fallback for any shape the fast paths do not take. Same
+// contracts as kernels.h.
 #pragma once
 
 #include <cstdint>

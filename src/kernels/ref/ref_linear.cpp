@@ -43,7 +43,8 @@ void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
 
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float* out) {
   const int64_t n = table.cols();
-  for (int64_t i = 0; i < n_ids; ++i) dequantize_row(table.dtype, table.row(ids[i]), out + i * n, n);
+  for (int64_t i = 0; i < n_ids; ++i)
+    dequantize_row(table.dtype, table.row(ids[i]), out + i * n, n);
 }
 
 }  // namespace latent::kernels::ref

@@ -1,4 +1,5 @@
-// The llama-family decoder, top to bottom, one kernel call per step (shapes outermost-first, T tokens):
+// The llama-family decoder, top to bottom, one kernel call per step (shapes outermost-first, T
+// tokens):
 //   x = embd[tokens]; per layer: x += Wo·attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x));
 //   x += Wdown·(silu(Wgate·n(x)) ⊙ Wup·n(x)); logits = Wout·n(x).
 #include "model/arch/llama.h"
@@ -24,7 +25,8 @@ void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws,
 
   const k::RopeParams rope{c.rope_mode, c.n_rot, c.rope_freq_base, c.rope_freq_scale,
                            static_cast<const float*>(w.rope_freqs.data)};
-  k::AttentionParams attn{T, c.n_head, c.n_head_kv, hd, cache.stride(), 1.0f / std::sqrt(float(hd))};
+  k::AttentionParams attn{T,  c.n_head,       c.n_head_kv,
+                          hd, cache.stride(), 1.0f / std::sqrt(float(hd))};
 
   for (int32_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[l];

@@ -1,5 +1,5 @@
-// Forward pass of the llama family: llama (Llama 2/3, Mistral) and qwen2 (adds Q/K/V biases, NEOX rope).
-// The differences are flags in ModelConfig; the math is written once.
+// Forward pass of the llama family: llama (Llama 2/3, Mistral) and qwen2 (adds Q/K/V biases, NEOX
+// rope). The differences are flags in ModelConfig; the math is written once.
 #pragma once
 
 #include <span>
