@@ -11,7 +11,9 @@ namespace latent {
 
 namespace {
 
-std::string key_field(std::string_view key) { return "key '" + std::string(key) + "'"; }
+std::string key_field(std::string_view key) {
+  return "key '" + std::string(key) + "'";
+}
 
 bool is_signed_int(GgufType t) {
   return t == GgufType::INT8 || t == GgufType::INT16 || t == GgufType::INT32 ||
@@ -24,7 +26,8 @@ std::optional<T> int_in_range(const GgufValue& v) {
   if (is_signed_int(v.type)) {
     if (v.i < 0 && !std::numeric_limits<T>::is_signed) return std::nullopt;
     if (v.i < static_cast<int64_t>(std::numeric_limits<T>::min())) return std::nullopt;
-    if (v.i >= 0 && static_cast<uint64_t>(v.i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+    if (v.i >= 0 &&
+        static_cast<uint64_t>(v.i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
       return std::nullopt;
     return static_cast<T>(v.i);
   }

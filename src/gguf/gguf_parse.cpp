@@ -1,5 +1,5 @@
-// Metadata value decoding for the GGUF reader (gguf spec, "Standardized key-value pairs" / gguf_type):
-// scalars, strings, and arrays of any element type including arrays (nesting bounded by
+// Metadata value decoding for the GGUF reader (gguf spec, "Standardized key-value pairs" /
+// gguf_type): scalars, strings, and arrays of any element type including arrays (nesting bounded by
 // kMaxArrayDepth). Every count is bounded by the bytes left before a container is sized.
 #include "gguf/gguf_parse.h"
 
@@ -8,37 +8,46 @@
 
 namespace latent::gguf_detail {
 
-bool is_known_type(uint32_t id) { return id <= static_cast<uint32_t>(GgufType::FLOAT64); }
+bool is_known_type(uint32_t id) {
+  return id <= static_cast<uint32_t>(GgufType::FLOAT64);
+}
 
 uint64_t min_encoded_size(GgufType type) {
   switch (type) {
     case GgufType::UINT8:
     case GgufType::INT8:
-    case GgufType::BOOL: return 1;
+    case GgufType::BOOL:
+      return 1;
     case GgufType::UINT16:
-    case GgufType::INT16: return 2;
+    case GgufType::INT16:
+      return 2;
     case GgufType::UINT32:
     case GgufType::INT32:
-    case GgufType::FLOAT32: return 4;
+    case GgufType::FLOAT32:
+      return 4;
     case GgufType::UINT64:
     case GgufType::INT64:
-    case GgufType::FLOAT64: return 8;
-    case GgufType::STRING: return 8;  // the length
-    case GgufType::ARRAY: return 4 + 8;  // element type and count
+    case GgufType::FLOAT64:
+      return 8;
+    case GgufType::STRING:
+      return 8;  // the length
+    case GgufType::ARRAY:
+      return 4 + 8;  // element type and count
   }
   return 0;
 }
 
 void Cursor::truncated(const std::string& field, uint64_t n) const {
-  throw Error::field(path_, field,
-                     std::to_string(n) + " bytes at offset " + std::to_string(pos_),
+  throw Error::field(path_, field, std::to_string(n) + " bytes at offset " + std::to_string(pos_),
                      "end of file after " + std::to_string(remaining()) + " bytes (file size " +
                          std::to_string(size_) + ")");
 }
 
 std::string ValuePath::name() const {
-  std::string s = "kv[" + std::to_string(kv) + "] '" + std::string(key) + "'";
-  for (int d = 0; d < depth; ++d) s += "[" + std::to_string(index[d]) + "]";
+  // Appends instead of operator+ chains: GCC 12 -O3 emits a false -Wrestrict for those.
+  std::string s = "kv[";
+  s.append(std::to_string(kv)).append("] '").append(key).append("'");
+  for (int d = 0; d < depth; ++d) s.append("[").append(std::to_string(index[d])).append("]");
   return s;
 }
 
@@ -78,16 +87,26 @@ GgufValue read_array(Cursor& cur, ValuePath& path) {
 
 GgufValue read_value(Cursor& cur, GgufType type, ValuePath& path) {
   switch (type) {
-    case GgufType::UINT8: return GgufValue::make_u8(read_raw<uint8_t>(cur, path));
-    case GgufType::INT8: return GgufValue::make_i8(read_raw<int8_t>(cur, path));
-    case GgufType::UINT16: return GgufValue::make_u16(read_raw<uint16_t>(cur, path));
-    case GgufType::INT16: return GgufValue::make_i16(read_raw<int16_t>(cur, path));
-    case GgufType::UINT32: return GgufValue::make_u32(read_raw<uint32_t>(cur, path));
-    case GgufType::INT32: return GgufValue::make_i32(read_raw<int32_t>(cur, path));
-    case GgufType::UINT64: return GgufValue::make_u64(read_raw<uint64_t>(cur, path));
-    case GgufType::INT64: return GgufValue::make_i64(read_raw<int64_t>(cur, path));
-    case GgufType::FLOAT32: return GgufValue::make_f32(read_raw<float>(cur, path));
-    case GgufType::FLOAT64: return GgufValue::make_f64(read_raw<double>(cur, path));
+    case GgufType::UINT8:
+      return GgufValue::make_u8(read_raw<uint8_t>(cur, path));
+    case GgufType::INT8:
+      return GgufValue::make_i8(read_raw<int8_t>(cur, path));
+    case GgufType::UINT16:
+      return GgufValue::make_u16(read_raw<uint16_t>(cur, path));
+    case GgufType::INT16:
+      return GgufValue::make_i16(read_raw<int16_t>(cur, path));
+    case GgufType::UINT32:
+      return GgufValue::make_u32(read_raw<uint32_t>(cur, path));
+    case GgufType::INT32:
+      return GgufValue::make_i32(read_raw<int32_t>(cur, path));
+    case GgufType::UINT64:
+      return GgufValue::make_u64(read_raw<uint64_t>(cur, path));
+    case GgufType::INT64:
+      return GgufValue::make_i64(read_raw<int64_t>(cur, path));
+    case GgufType::FLOAT32:
+      return GgufValue::make_f32(read_raw<float>(cur, path));
+    case GgufType::FLOAT64:
+      return GgufValue::make_f64(read_raw<double>(cur, path));
     case GgufType::BOOL: {
       auto b = read_raw<uint8_t>(cur, path);
       if (b > 1) {
@@ -97,7 +116,8 @@ GgufValue read_value(Cursor& cur, GgufType type, ValuePath& path) {
     }
     case GgufType::STRING:
       return GgufValue::make_str(cur.read_string([&] { return path.name() + " string"; }));
-    case GgufType::ARRAY: return read_array(cur, path);
+    case GgufType::ARRAY:
+      return read_array(cur, path);
   }
   throw Error::field(cur.path(), path.name() + " type", "a GGUF value type id 0..12",
                      std::to_string(static_cast<uint32_t>(type)));

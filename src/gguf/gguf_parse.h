@@ -1,6 +1,6 @@
-// Private to gguf/: a bounds-checked little-endian cursor over the mapped file and the metadata value
-// decoder. Owns byte-level reading and the "truncated / count too large" errors; it does not know about
-// tensor infos or the GgufFile layout (gguf_reader.cpp).
+// Private to gguf/: a bounds-checked little-endian cursor over the mapped file and the metadata
+// value decoder. Owns byte-level reading and the "truncated / count too large" errors; it does not
+// know about tensor infos or the GgufFile layout (gguf_reader.cpp).
 #pragma once
 
 #include <bit>
@@ -14,13 +14,15 @@
 
 namespace latent::gguf_detail {
 
-static_assert(std::endian::native == std::endian::little, "GGUF reader assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "GGUF reader assumes a little-endian host");
 
 // Deepest nesting of arrays inside arrays the reader accepts (a top-level array is depth 1).
 inline constexpr int kMaxArrayDepth = 8;
 // Smallest encodings, used to bound counts by the bytes left before anything is allocated.
-inline constexpr uint64_t kMinKvBytes = 8 + 4 + 1;               // key length, type, 1-byte value
-inline constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;  // name len, n_dims, ne[0], type, offset
+inline constexpr uint64_t kMinKvBytes = 8 + 4 + 1;  // key length, type, 1-byte value
+inline constexpr uint64_t kMinTensorInfoBytes =
+    8 + 4 + 8 + 4 + 8;  // name len, n_dims, ne[0], type, offset
 
 // Bytes one encoded element of `type` needs at least (0 for an unknown type id).
 uint64_t min_encoded_size(GgufType type);
@@ -51,8 +53,8 @@ class Cursor {
     return v;
   }
 
-  // A GGUF string: uint64 length, then that many bytes (no terminator). The length is checked against
-  // the remaining bytes before the string is allocated.
+  // A GGUF string: uint64 length, then that many bytes (no terminator). The length is checked
+  // against the remaining bytes before the string is allocated.
   template <class FieldFn>
   std::string read_string(const FieldFn& field) {
     uint64_t len = read<uint64_t>([&] { return field() + " length"; });
@@ -98,7 +100,8 @@ struct ValuePath {
   std::string name() const;
 };
 
-// Decodes one value of `type` at the cursor; `path` names it in errors and tracks the nesting depth.
+// Decodes one value of `type` at the cursor; `path` names it in errors and tracks the nesting
+// depth.
 GgufValue read_value(Cursor& cur, GgufType type, ValuePath& path);
 
 }  // namespace latent::gguf_detail

@@ -1,5 +1,5 @@
-// GgufValue constructors, type predicates and the short human-readable form used in error messages and
-// `latent info`. Plain data only: parsing lives in gguf_parse.cpp, encoding in gguf_writer.cpp.
+// GgufValue constructors, type predicates and the short human-readable form used in error messages
+// and `latent info`. Plain data only: parsing lives in gguf_parse.cpp, encoding in gguf_writer.cpp.
 #include "gguf/gguf_value.h"
 
 #include <cstdio>
@@ -9,19 +9,32 @@ namespace latent {
 
 std::string_view gguf_type_name(GgufType type) {
   switch (type) {
-    case GgufType::UINT8: return "uint8";
-    case GgufType::INT8: return "int8";
-    case GgufType::UINT16: return "uint16";
-    case GgufType::INT16: return "int16";
-    case GgufType::UINT32: return "uint32";
-    case GgufType::INT32: return "int32";
-    case GgufType::FLOAT32: return "float32";
-    case GgufType::BOOL: return "bool";
-    case GgufType::STRING: return "string";
-    case GgufType::ARRAY: return "array";
-    case GgufType::UINT64: return "uint64";
-    case GgufType::INT64: return "int64";
-    case GgufType::FLOAT64: return "float64";
+    case GgufType::UINT8:
+      return "uint8";
+    case GgufType::INT8:
+      return "int8";
+    case GgufType::UINT16:
+      return "uint16";
+    case GgufType::INT16:
+      return "int16";
+    case GgufType::UINT32:
+      return "uint32";
+    case GgufType::INT32:
+      return "int32";
+    case GgufType::FLOAT32:
+      return "float32";
+    case GgufType::BOOL:
+      return "bool";
+    case GgufType::STRING:
+      return "string";
+    case GgufType::ARRAY:
+      return "array";
+    case GgufType::UINT64:
+      return "uint64";
+    case GgufType::INT64:
+      return "int64";
+    case GgufType::FLOAT64:
+      return "float64";
   }
   return "unknown";
 }
@@ -78,17 +91,39 @@ std::string quote(const std::string& s) {
 
 }  // namespace
 
-GgufValue GgufValue::make_u8(uint8_t v) { return make_unsigned(GgufType::UINT8, v); }
-GgufValue GgufValue::make_i8(int8_t v) { return make_signed(GgufType::INT8, v); }
-GgufValue GgufValue::make_u16(uint16_t v) { return make_unsigned(GgufType::UINT16, v); }
-GgufValue GgufValue::make_i16(int16_t v) { return make_signed(GgufType::INT16, v); }
-GgufValue GgufValue::make_u32(uint32_t v) { return make_unsigned(GgufType::UINT32, v); }
-GgufValue GgufValue::make_i32(int32_t v) { return make_signed(GgufType::INT32, v); }
-GgufValue GgufValue::make_u64(uint64_t v) { return make_unsigned(GgufType::UINT64, v); }
-GgufValue GgufValue::make_i64(int64_t v) { return make_signed(GgufType::INT64, v); }
-GgufValue GgufValue::make_f32(float v) { return make_float(GgufType::FLOAT32, v); }
-GgufValue GgufValue::make_f64(double v) { return make_float(GgufType::FLOAT64, v); }
-GgufValue GgufValue::make_bool(bool v) { return make_unsigned(GgufType::BOOL, v ? 1 : 0); }
+GgufValue GgufValue::make_u8(uint8_t v) {
+  return make_unsigned(GgufType::UINT8, v);
+}
+GgufValue GgufValue::make_i8(int8_t v) {
+  return make_signed(GgufType::INT8, v);
+}
+GgufValue GgufValue::make_u16(uint16_t v) {
+  return make_unsigned(GgufType::UINT16, v);
+}
+GgufValue GgufValue::make_i16(int16_t v) {
+  return make_signed(GgufType::INT16, v);
+}
+GgufValue GgufValue::make_u32(uint32_t v) {
+  return make_unsigned(GgufType::UINT32, v);
+}
+GgufValue GgufValue::make_i32(int32_t v) {
+  return make_signed(GgufType::INT32, v);
+}
+GgufValue GgufValue::make_u64(uint64_t v) {
+  return make_unsigned(GgufType::UINT64, v);
+}
+GgufValue GgufValue::make_i64(int64_t v) {
+  return make_signed(GgufType::INT64, v);
+}
+GgufValue GgufValue::make_f32(float v) {
+  return make_float(GgufType::FLOAT32, v);
+}
+GgufValue GgufValue::make_f64(double v) {
+  return make_float(GgufType::FLOAT64, v);
+}
+GgufValue GgufValue::make_bool(bool v) {
+  return make_unsigned(GgufType::BOOL, v ? 1 : 0);
+}
 
 GgufValue GgufValue::make_str(std::string v) {
   GgufValue out;
@@ -114,8 +149,10 @@ bool GgufValue::is_integer() const {
     case GgufType::UINT32:
     case GgufType::INT32:
     case GgufType::UINT64:
-    case GgufType::INT64: return true;
-    default: return false;
+    case GgufType::INT64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -128,18 +165,24 @@ std::string GgufValue::to_string() const {
     case GgufType::INT8:
     case GgufType::INT16:
     case GgufType::INT32:
-    case GgufType::INT64: return std::to_string(i);
+    case GgufType::INT64:
+      return std::to_string(i);
     case GgufType::UINT8:
     case GgufType::UINT16:
     case GgufType::UINT32:
-    case GgufType::UINT64: return std::to_string(u);
-    case GgufType::FLOAT32: return format_double(f, true);
-    case GgufType::FLOAT64: return format_double(f, false);
-    case GgufType::BOOL: return u ? "true" : "false";
-    case GgufType::STRING: return quote(str);
+    case GgufType::UINT64:
+      return std::to_string(u);
+    case GgufType::FLOAT32:
+      return format_double(f, true);
+    case GgufType::FLOAT64:
+      return format_double(f, false);
+    case GgufType::BOOL:
+      return u ? "true" : "false";
+    case GgufType::STRING:
+      return quote(str);
     case GgufType::ARRAY:
-      return "[array of " + std::to_string(arr.size()) + " " + std::string(gguf_type_name(elem_type)) +
-             "]";
+      return "[array of " + std::to_string(arr.size()) + " " +
+             std::string(gguf_type_name(elem_type)) + "]";
   }
   return "<invalid type " + std::to_string(static_cast<uint32_t>(type)) + ">";
 }

@@ -1,6 +1,7 @@
-// GgufWriter: encodes metadata and tensors as a GGUF v3 (or v2) file in the layout of the gguf spec:
-// header, kv pairs, tensor infos, padding to the alignment, tensor data each padded to the alignment
-// (as ggml's gguf_write_to_buf does). Does not validate metadata semantics beyond general.alignment.
+// GgufWriter: encodes metadata and tensors as a GGUF v3 (or v2) file in the layout of the gguf
+// spec: header, kv pairs, tensor infos, padding to the alignment, tensor data each padded to the
+// alignment (as ggml's gguf_write_to_buf does). Does not validate metadata semantics beyond
+// general.alignment.
 #include "gguf/gguf_writer.h"
 
 #include <cstring>
@@ -21,8 +22,9 @@ class ByteSink {
  public:
   template <class T>
   void put(T v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    out_.insert(out_.end(), p, p + sizeof(T));
+    size_t at = out_.size();
+    out_.resize(at + sizeof(T));
+    std::memcpy(out_.data() + at, &v, sizeof(T));
   }
   void put_string(const std::string& s) {
     put<uint64_t>(s.size());
@@ -41,18 +43,42 @@ class ByteSink {
 // Encodes the payload of a value (its type id is written by the caller).
 void put_value(ByteSink& sink, const std::string& key, const GgufValue& v) {
   switch (v.type) {
-    case GgufType::UINT8: sink.put<uint8_t>(static_cast<uint8_t>(v.u)); return;
-    case GgufType::INT8: sink.put<int8_t>(static_cast<int8_t>(v.i)); return;
-    case GgufType::UINT16: sink.put<uint16_t>(static_cast<uint16_t>(v.u)); return;
-    case GgufType::INT16: sink.put<int16_t>(static_cast<int16_t>(v.i)); return;
-    case GgufType::UINT32: sink.put<uint32_t>(static_cast<uint32_t>(v.u)); return;
-    case GgufType::INT32: sink.put<int32_t>(static_cast<int32_t>(v.i)); return;
-    case GgufType::UINT64: sink.put<uint64_t>(v.u); return;
-    case GgufType::INT64: sink.put<int64_t>(v.i); return;
-    case GgufType::FLOAT32: sink.put<float>(static_cast<float>(v.f)); return;
-    case GgufType::FLOAT64: sink.put<double>(v.f); return;
-    case GgufType::BOOL: sink.put<uint8_t>(v.u ? 1 : 0); return;
-    case GgufType::STRING: sink.put_string(v.str); return;
+    case GgufType::UINT8:
+      sink.put<uint8_t>(static_cast<uint8_t>(v.u));
+      return;
+    case GgufType::INT8:
+      sink.put<int8_t>(static_cast<int8_t>(v.i));
+      return;
+    case GgufType::UINT16:
+      sink.put<uint16_t>(static_cast<uint16_t>(v.u));
+      return;
+    case GgufType::INT16:
+      sink.put<int16_t>(static_cast<int16_t>(v.i));
+      return;
+    case GgufType::UINT32:
+      sink.put<uint32_t>(static_cast<uint32_t>(v.u));
+      return;
+    case GgufType::INT32:
+      sink.put<int32_t>(static_cast<int32_t>(v.i));
+      return;
+    case GgufType::UINT64:
+      sink.put<uint64_t>(v.u);
+      return;
+    case GgufType::INT64:
+      sink.put<int64_t>(v.i);
+      return;
+    case GgufType::FLOAT32:
+      sink.put<float>(static_cast<float>(v.f));
+      return;
+    case GgufType::FLOAT64:
+      sink.put<double>(v.f);
+      return;
+    case GgufType::BOOL:
+      sink.put<uint8_t>(v.u ? 1 : 0);
+      return;
+    case GgufType::STRING:
+      sink.put_string(v.str);
+      return;
     case GgufType::ARRAY:
       sink.put<uint32_t>(static_cast<uint32_t>(v.elem_type));
       sink.put<uint64_t>(v.arr.size());
@@ -86,10 +112,10 @@ int64_t checked_numel(const std::string& name, DType dtype, const std::vector<in
   }
   const DTypeTraits& tr = traits(dtype);
   if (shape.back() % tr.block_size != 0) {
-    throw Error::field("<gguf writer>", field + " innermost dim",
-                       "a multiple of " + std::to_string(tr.block_size) + " (" +
-                           std::string(tr.name) + ")",
-                       std::to_string(shape.back()));
+    throw Error::field(
+        "<gguf writer>", field + " innermost dim",
+        "a multiple of " + std::to_string(tr.block_size) + " (" + std::string(tr.name) + ")",
+        std::to_string(shape.back()));
   }
   return n;
 }
@@ -178,8 +204,8 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
     if (key != kAlignmentKey) continue;
     if (v.type != GgufType::UINT32 || v.u == 0 || (v.u & (v.u - 1)) != 0) {
       throw Error::field("<gguf writer>", std::string("key '") + kAlignmentKey + "'",
-                         "a uint32 power of two", v.to_string() + " (" +
-                                                      std::string(gguf_type_name(v.type)) + ")");
+                         "a uint32 power of two",
+                         v.to_string() + " (" + std::string(gguf_type_name(v.type)) + ")");
     }
     alignment = v.u;
   }
@@ -214,7 +240,8 @@ void GgufWriter::write(const std::string& path) const {
   std::vector<uint8_t> bytes = to_bytes();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw Error(path + ": cannot open for writing");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out) throw Error(path + ": write failed");
 }

@@ -1,6 +1,6 @@
-// Test helpers for the gguf layer: RawGguf builds GGUF bytes field by field (so tests can write files the
-// GgufWriter would refuse to), and expect_gguf_error checks that opening fails with a latent::Error whose
-// message names the file, the field, the expected and the found value.
+// Test helpers for the gguf layer: RawGguf builds GGUF bytes field by field (so tests can write
+// files the GgufWriter would refuse to), and expect_gguf_error checks that opening fails with a
+// latent::Error whose message names the file, the field, the expected and the found value.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -122,6 +122,15 @@ def tensor_f32(path_or_loaded, name):
     return np.asarray(quants.dequantize(type_id, raw, n), dtype=np.float32)
 
 
+def _quants_supported():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import quants  # noqa: E402
+    except ImportError:
+        return set()
+    return set(getattr(quants, "BLOCKED", {}).keys())
+
+
 def _summary(value):
     if isinstance(value, list):
         return {"array_len": len(value), "head": [_summary(v) for v in value[:4]]}
@@ -136,7 +145,7 @@ def dump(path):
            "tensors": {}}
     for name, (type_id, shape, raw) in tensors.items():
         entry = {"type": type_id, "shape": list(shape), "nbytes": len(raw)}
-        if type_id in (0, 1, 30):
+        if type_id in (0, 1, 30) or type_id in _quants_supported():
             vals = tensor_f32((meta, tensors), name).astype(np.float64)
             entry["sum"] = float(vals.sum())
             entry["head"] = vals[:4].tolist()
