@@ -1,13 +1,14 @@
-// The DType traits table (ggml's type_traits in ggml.c: name, block size, bytes per block) for every
-// type id ggml defines, and TensorView::describe(). Which types latent can compute with is decided by
-// quant.cpp (can_dequantize); this file only records what the ids mean.
+// The DType traits table (ggml's type_traits in ggml.c: name, block size, bytes per block) for
+// every type id ggml defines, names and row sizes. Which types latent can compute with is decided
+// by quant.cpp (can_dequantize); this file only records what the ids mean. TensorView is
+// tensor_view.cpp.
 #include <array>
 #include <cctype>
 #include <string>
 
 #include "base/check.h"
+#include "tensor/dtype.h"
 #include "tensor/quant.h"
-#include "tensor/tensor_view.h"
 
 namespace latent {
 namespace {
@@ -63,7 +64,8 @@ constexpr std::array<Entry, kMaxId + 1> make_table() {
 
 constexpr std::array<Entry, kMaxId + 1> kTable = make_table();
 
-// The table with the `dequantize` flag filled from quant.cpp (not constexpr: it asks can_dequantize).
+// The table with the `dequantize` flag filled from quant.cpp (not constexpr: it asks
+// can_dequantize).
 const std::array<Entry, kMaxId + 1>& table() {
   static const std::array<Entry, kMaxId + 1> t = [] {
     std::array<Entry, kMaxId + 1> r = kTable;
@@ -99,32 +101,24 @@ const DTypeTraits& traits(DType type) {
   return table()[id].traits;
 }
 
-std::string_view dtype_name(DType type) { return traits(type).name; }
+std::string_view dtype_name(DType type) {
+  return traits(type).name;
+}
 
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (uint32_t id = 0; id <= kMaxId; ++id) {
-    if (table()[id].defined && iequals(table()[id].traits.name, name)) return static_cast<DType>(id);
+    if (table()[id].defined && iequals(table()[id].traits.name, name))
+      return static_cast<DType>(id);
   }
   return std::nullopt;
 }
 
 int64_t dtype_row_bytes(DType type, int64_t n) {
   const DTypeTraits& t = traits(type);
-  LATENT_CHECK_MSG(n >= 0 && n % t.block_size == 0,
-                   std::to_string(n) + " elements is not a whole number of " +
-                       std::string(t.name) + " blocks");
+  LATENT_CHECK_MSG(
+      n >= 0 && n % t.block_size == 0,
+      std::to_string(n) + " elements is not a whole number of " + std::string(t.name) + " blocks");
   return n / t.block_size * t.type_size;
-}
-
-std::string TensorView::describe() const {
-  std::string s = "[";
-  for (int i = 0; i < n_dims; ++i) {
-    if (i > 0) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  s += "] ";
-  s += dtype_name(dtype);
-  return s;
 }
 
 }  // namespace latent

@@ -1,6 +1,6 @@
 // Block structs of the quantized formats, byte-for-byte the layout of ggml's ggml-common.h (a GGUF
-// tensor of that type is an array of these blocks). Only layout lives here; the value of each block is
-// defined by dequantize_row (dequant_legacy.cpp, dequant_k.cpp). Halves are raw IEEE fp16 bit patterns.
+// tensor of that type is an array of these blocks). Only layout lives here; the value of each block
+// is defined by dequantize_row (dequant.cpp). Halves are raw IEEE fp16 bit patterns.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,8 @@ inline constexpr int kQK = 32;     // elements per legacy block (Q4_0 .. Q8_0)
 inline constexpr int kQK_K = 256;  // elements per K-quant super-block
 inline constexpr int kKScaleSize = 12;
 
-// x = d * (q - 8), q in [0, 16). Element j is the low nibble of qs[j], element j+16 the high nibble.
+// x = d * (q - 8), q in [0, 16). Element j is the low nibble of qs[j], element j+16 the high
+// nibble.
 struct BlockQ4_0 {
   uint16_t d;
   uint8_t qs[kQK / 2];
@@ -24,7 +25,8 @@ struct BlockQ4_1 {
   uint8_t qs[kQK / 2];
 };
 
-// x = d * (q - 16), q in [0, 32): low 4 bits as Q4_0, bit 4 of element j is bit j of qh (little endian).
+// x = d * (q - 16), q in [0, 32): low 4 bits as Q4_0, bit 4 of element j is bit j of qh (little
+// endian).
 struct BlockQ5_0 {
   uint16_t d;
   uint8_t qh[4];
@@ -60,8 +62,8 @@ struct BlockQ2_K {
   uint16_t dmin;
 };
 
-// 16 groups of 16: x = d * (s6[g] - 32) * (q - 4), q in [0, 8) (2 low bits in qs, high bit in hmask);
-// the 6-bit group scales s6 are packed into 12 bytes.
+// 16 groups of 16: x = d * (s6[g] - 32) * (q - 4), q in [0, 8) (2 low bits in qs, high bit in
+// hmask); the 6-bit group scales s6 are packed into 12 bytes.
 struct BlockQ3_K {
   uint8_t hmask[kQK_K / 8];
   uint8_t qs[kQK_K / 4];
@@ -100,6 +102,29 @@ struct BlockQ8_K {
   int8_t qs[kQK_K];
   int16_t bsums[kQK_K / 16];
 };
+
+// Packed 6-bit scale s and min m of group g (0..7) of a Q4_K/Q5_K block: groups 0..3 keep them in
+// the low 6 bits of bytes g and g+4; groups 4..7 keep the low 4 bits in the nibbles of byte g+4 and
+// the high 2 bits in the top bits of bytes g-4 (scale) and g (min).
+struct ScaleMin {
+  uint8_t scale;
+  uint8_t min;
+};
+inline ScaleMin k4_scale_min(const uint8_t scales[kKScaleSize], int g) {
+  if (g < 4)
+    return {static_cast<uint8_t>(scales[g] & 63), static_cast<uint8_t>(scales[g + 4] & 63)};
+  return {static_cast<uint8_t>((scales[g + 4] & 0x0f) | (scales[g - 4] >> 6) << 4),
+          static_cast<uint8_t>((scales[g + 4] >> 4) | (scales[g] >> 6) << 4)};
+}
+
+// Packed 6-bit scale (0..63, stored with +32 bias) of group g (0..15) of a Q3_K block: the low 4
+// bits are the low (g < 8) or high (g >= 8) nibble of byte g % 8; the high 2 bits are bits
+// 2*(g/4).. of byte 8 + g % 4.
+inline int q3k_scale(const uint8_t scales[kKScaleSize], int g) {
+  const int low = g < 8 ? scales[g] & 0x0f : scales[g - 8] >> 4;
+  const int high = (scales[8 + g % 4] >> (2 * (g / 4))) & 3;
+  return low | high << 4;
+}
 
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_1) == 20);
