@@ -18,7 +18,7 @@ struct Entry {
   DTypeTraits traits;
 };
 
-constexpr int kMaxId = 39;  // MXFP4; ids 40+ are not part of DType (see dtype.h)
+constexpr int kMaxId = 42;  // Q2_0, the newest id in ggml 3f545bec
 
 // Indexed by type id. Sizes are sizeof(block_*) of ggml-common.h; ids 4, 5 (Q4_2, Q4_3), 31..33
 // (Q4_0_4_4 ..) and 36..38 (IQ4_NL_4_4 ..) were removed from ggml and are left undefined.
@@ -59,6 +59,9 @@ constexpr std::array<Entry, kMaxId + 1> make_table() {
   set(DType::TQ1_0, "tq1_0", 256, 54);  // 48 base-3 bytes + 4 + fp16
   set(DType::TQ2_0, "tq2_0", 256, 66);  // 64 + fp16
   set(DType::MXFP4, "mxfp4", 32, 17);   // e8m0 exponent + 16 bytes of e2m1 nibbles
+  set(DType::NVFP4, "nvfp4", 64, 36);   // 4 ue4m3 sub-block scales + 32 bytes of e2m1 nibbles
+  set(DType::Q1_0, "q1_0", 128, 18);    // fp16 + 128 sign bits
+  set(DType::Q2_0, "q2_0", 64, 18);     // fp16 + 64 2-bit quants
   return t;
 }
 
