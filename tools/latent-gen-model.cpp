@@ -3,12 +3,15 @@
 // shapes. Owns shapes, hyperparameter keys, the weight distribution and the synthetic vocabulary;
 // the file format and the quantizers belong to gguf/ (GgufWriter) and tensor/ (quantize_row).
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <numbers>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "tensor/dtype.h"
+#include "tensor/quant.h"
 
 namespace latent {
 namespace {
@@ -41,23 +45,24 @@ struct GenConfig {
   std::string out;
 };
 
+uint64_t mix64(uint64_t z) {  // splitmix64's finalizer
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // Deterministic on every platform (std::normal_distribution is not): splitmix64 + Box-Muller.
 class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t next() { return mix64(state_ += 0x9E3779B97F4A7C15ull); }
   double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
-  void normals(std::vector<float>& v, double mean, double stddev) {
-    for (size_t i = 0; i < v.size(); i += 2) {
+  void normals(float* v, int64_t n, double mean, double stddev) {
+    for (int64_t i = 0; i < n; i += 2) {
       const double r = std::sqrt(-2.0 * std::log(uniform()));
       const double phi = 2.0 * std::numbers::pi * uniform();
       v[i] = static_cast<float>(mean + stddev * r * std::cos(phi));
-      if (i + 1 < v.size()) v[i + 1] = static_cast<float>(mean + stddev * r * std::sin(phi));
+      if (i + 1 < n) v[i + 1] = static_cast<float>(mean + stddev * r * std::sin(phi));
     }
   }
 
@@ -65,12 +70,41 @@ class Rng {
   uint64_t state_;
 };
 
-// Each tensor draws from its own stream (seed, name), so its values do not depend on the tensor
-// order or on --type: the same seed gives the same underlying weights in every dtype.
-uint64_t tensor_seed(uint64_t seed, const std::string& name) {
-  uint64_t h = 0xCBF29CE484222325ull ^ seed;  // FNV-1a
+// Every block of kRowsPerStream rows of a tensor draws from its own stream (seed, name, block), so
+// the values depend neither on the tensor order, nor on --type, nor on the thread count: the same
+// seed gives the same underlying weights in every dtype.
+constexpr int64_t kRowsPerStream = 16;
+
+uint64_t stream_seed(uint64_t seed, const std::string& name, int64_t block) {
+  uint64_t h = 0xCBF29CE484222325ull ^ seed;  // FNV-1a of the name
   for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ull;
-  return h;
+  return mix64(mix64(h) + static_cast<uint64_t>(block));
+}
+
+// A [rows, cols] tensor ~ N(mean, stddev), stored as dtype t (quantize_row per row), generated on
+// all cores.
+std::vector<uint8_t> random_tensor(uint64_t seed, const std::string& name, DType t, int64_t rows,
+                                   int64_t cols, double mean, double stddev) {
+  const int64_t row_bytes = dtype_row_bytes(t, cols);
+  const int64_t n_blocks = (rows + kRowsPerStream - 1) / kRowsPerStream;
+  std::vector<uint8_t> bytes(static_cast<size_t>(rows * row_bytes));
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    std::vector<float> v(static_cast<size_t>(kRowsPerStream * cols));
+    for (int64_t b = next++; b < n_blocks; b = next++) {
+      const int64_t r0 = b * kRowsPerStream, n = std::min(kRowsPerStream, rows - r0);
+      Rng(stream_seed(seed, name, b)).normals(v.data(), n * cols, mean, stddev);
+      for (int64_t r = 0; r < n; ++r) {
+        quantize_row(t, v.data() + r * cols, bytes.data() + (r0 + r) * row_bytes, cols);
+      }
+    }
+  };
+  const int64_t n_threads = std::min<int64_t>(n_blocks, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (int64_t i = 1; i < n_threads; ++i) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  return bytes;
 }
 
 // llama.cpp's LLAMA_FTYPE for a file whose matrices are all of one type (informational only; the
@@ -94,16 +128,14 @@ class ModelWriter {
   // unit-variance input, so activations and logits stay O(1). Stored in --type when cols is a
   // multiple of its block size, else F32.
   void matrix(const std::string& name, int64_t rows, int64_t cols) {
-    std::vector<float> v(static_cast<size_t>(rows * cols));
-    Rng(tensor_seed(c_.seed, name)).normals(v, 0.0, 1.0 / std::sqrt(static_cast<double>(cols)));
     const DType t = cols % traits(type_).block_size == 0 ? type_ : DType::F32;
-    w_.add_tensor_f32(name, t, {rows, cols}, v);
+    const double stddev = 1.0 / std::sqrt(static_cast<double>(cols));
+    w_.add_tensor(name, t, {rows, cols}, random_tensor(c_.seed, name, t, rows, cols, 0.0, stddev));
   }
   // 1-D F32 vector ~ N(mean, stddev): norms around 1 +- 0.1, biases around 0.
   void vector(const std::string& name, int64_t n, double mean, double stddev) {
-    std::vector<float> v(static_cast<size_t>(n));
-    Rng(tensor_seed(c_.seed, name)).normals(v, mean, stddev);
-    w_.add_tensor_f32(name, DType::F32, {n}, v);
+    w_.add_tensor(name, DType::F32, {n},
+                  random_tensor(c_.seed, name, DType::F32, 1, n, mean, stddev));
   }
 
   void write() {
@@ -317,7 +349,8 @@ int run(int argc, char** argv) {
   app.add_option("--n-layer", c.n_layer)->capture_default_str();
   app.add_option("--n-head", c.n_head)->capture_default_str();
   app.add_option("--n-head-kv", c.n_head_kv, "default: --n-head");
-  app.add_option("--head-dim", c.head_dim, "default: n_embd / n_head");
+  app.add_option("--head-dim", c.head_dim,
+                 "default: n_embd / n_head (llama.cpp's qwen2 accepts only that)");
   app.add_option("--n-ff", c.n_ff)->capture_default_str();
   app.add_option("--n-vocab", c.n_vocab)->capture_default_str();
   app.add_option("--n-ctx", c.n_ctx)->capture_default_str();
@@ -350,7 +383,7 @@ int main(int argc, char** argv) {
   try {
     return latent::run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "latent-gen-model: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
 }

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,15 +25,21 @@ std::string ref_script() {
 
 std::string join(const std::vector<int>& ids) {
   std::string s;
-  for (int id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  for (int id : ids) {
+    if (!s.empty()) s += ' ';
+    s += std::to_string(id);
+  }
   return s;
 }
 
-// 16 ids that reach both ends of the vocabulary, byte tokens and specials, with repeats (so
-// attention sees equal keys at different positions).
-std::vector<int> sequence(int n_vocab) {
-  return {1,   n_vocab - 1, 300, 3,           259, n_vocab / 2, 7,           n_vocab - 1,
-          100, 42,          300, n_vocab - 2, 13,  5,           n_vocab / 3, 1};
+// n ids (16 by default) that reach both ends of the vocabulary, byte tokens and specials, with
+// repeats (equal keys at different positions); past 16, a fixed stride through the vocabulary.
+std::vector<int> sequence(int n_vocab, int n = 16) {
+  std::vector<int> ids = {1,  n_vocab - 1, 300,         3,  259, n_vocab / 2, 7, n_vocab - 1, 100,
+                          42, 300,         n_vocab - 2, 13, 5,   n_vocab / 3, 1};
+  for (int i = 16; i < n; ++i) ids.push_back((i * 7919 + 13) % n_vocab);
+  ids.resize(n);
+  return ids;
 }
 
 std::vector<float> read_f32(const std::string& path) {
@@ -58,7 +66,8 @@ std::string gen_model(const std::string& name, const std::string& args) {
 
 std::vector<float> latent_logits(const std::string& model, const std::vector<int>& ids,
                                  const std::string& extra = "") {
-  const std::string out = model + ".latent.f32";
+  const std::string out =
+      temp_path(std::filesystem::path(model).filename().string() + ".latent.f32");
   if (!run_ok(latent_bin() + " logits -m '" + model + "' --tokens '" + join(ids) + "' --out '" +
               out + "' " + extra)) {
     return {};
@@ -67,7 +76,7 @@ std::vector<float> latent_logits(const std::string& model, const std::vector<int
 }
 
 std::vector<float> ref_logits(const std::string& model, const std::vector<int>& ids) {
-  const std::string out = model + ".ref.f32";
+  const std::string out = temp_path(std::filesystem::path(model).filename().string() + ".ref.f32");
   if (!run_ok(python() + " '" + ref_script() + "' '" + model + "' --tokens '" + join(ids) +
               "' --out '" + out + "'")) {
     return {};
@@ -88,7 +97,8 @@ RelError rel_error(const std::vector<float>& a, const std::vector<float>& b, siz
   for (size_t r = 0; r < n_rows; ++r) {
     double diff = 0, ref = 0;
     for (size_t c = r * n_cols; c < (r + 1) * n_cols; ++c) {
-      diff = std::max(diff, std::fabs(static_cast<double>(a[c]) - b[c]));
+      const double d = std::isfinite(a[c]) ? std::fabs(static_cast<double>(a[c]) - b[c]) : INFINITY;
+      diff = std::max(diff, d);  // a NaN or inf from the engine fails every bound
       ref = std::max(ref, std::fabs(static_cast<double>(b[c])));
     }
     e.rows.push_back(diff / ref);
@@ -122,15 +132,21 @@ RelError compare(const std::string& model, const std::vector<int>& ids,
 
 struct Case {
   const char* name;
-  const char* args;  // latent-gen-model options
+  std::string args;  // latent-gen-model options
   double tol;        // bound on max|latent - ref| / max|ref|
   int n_vocab;
+  int n_tokens = 16;
 };
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name << ": " << c.args;
+}
 
 // F32: the engine and the oracle read the same f32 weights; the oracle is float64 throughout, the
 // engine accumulates in f32. Each logit passes through ~n_layer * 4 dot products of K <= 512 terms
 // with O(1) values: f32 rounding gives ~sqrt(K) * 6e-8 ~ 1e-6 relative per dot product, a few 1e-6
-// through the network; 1e-4 leaves ample margin (stories260K and llama.cpp's F32 agree at ~1e-7).
+// through the network; 1e-4 leaves ample margin (measured <= 9e-7). The oracle itself agrees with
+// llama.cpp 3f545bec (F32 KV cache, -fa off) to <= 1.4e-6 on the last position of 92..153-token
+// prompts for every F32 configuration below (checked 2026-11-23).
 constexpr double kF32Tol = 1e-4;
 
 class ReferenceF32 : public testing::TestWithParam<Case> {};
@@ -138,10 +154,16 @@ class ReferenceF32 : public testing::TestWithParam<Case> {};
 TEST_P(ReferenceF32, LogitsMatchOracleAtEveryPosition) {
   const Case& c = GetParam();
   const std::string model = gen_model(std::string("f32_") + c.name, c.args);
-  const RelError e = compare(model, sequence(c.n_vocab));
+  const RelError e = compare(model, sequence(c.n_vocab, c.n_tokens));
   std::printf("[ f32 %-12s ] %s\n", c.name, describe(e).c_str());
   EXPECT_LE(e.max, c.tol) << describe(e);
 }
+
+// Rope scaling: base 500000 puts half of the dimensions in Llama 3.1's scaled band; llama3's
+// factors only touch slow frequencies, so its case runs 64 positions to make them matter (see
+// Sensitivity).
+const std::string kRopeShape =
+    "--n-embd 128 --n-head 2 --n-ff 256 --n-vocab 512 --rope-base 500000";
 
 const Case kF32Cases[] = {
     {"mha_hd64", "--n-embd 256 --n-head 4 --n-ff 512 --n-vocab 512 --n-layer 2", kF32Tol, 512},
@@ -151,14 +173,8 @@ const Case kF32Cases[] = {
      kF32Tol, 400},
     {"odd_vocab", "--n-embd 96 --n-head 3 --n-ff 200 --n-vocab 1003 --n-layer 2", kF32Tol, 1003},
     {"tied", "--n-embd 128 --n-head 4 --n-head-kv 1 --n-ff 256 --n-vocab 512 --tied", kF32Tol, 512},
-    {"llama3_rope",
-     "--n-embd 128 --n-head 2 --n-ff 256 --n-vocab 512 --rope-scaling llama3 "
-     "--rope-base 500000 --tied",
-     kF32Tol, 512},
-    {"linear_rope",
-     "--n-embd 128 --n-head 2 --n-ff 256 --n-vocab 512 --rope-scaling linear "
-     "--rope-factor 4",
-     kF32Tol, 512},
+    {"llama3_rope", kRopeShape + " --rope-scaling llama3 --tied", kF32Tol, 512, 64},
+    {"linear_rope", kRopeShape + " --rope-scaling linear --rope-factor 4", kF32Tol, 512},
     {"qwen2", "--arch qwen2 --n-embd 128 --n-head 4 --n-head-kv 2 --n-ff 256 --n-vocab 512",
      kF32Tol, 512},
     {"qwen2_tied",
@@ -171,11 +187,14 @@ INSTANTIATE_TEST_SUITE_P(Configs, ReferenceF32, testing::ValuesIn(kF32Cases),
 // Quantized and 16-bit weights, one configuration each (alternating llama / qwen2; every row length
 // a multiple of 256, so all matrices, token_embd included, take the type). The oracle dequantizes
 // the very bytes the engine reads, so the storage error cancels and only the engine's arithmetic
-// differs. ASSUMED: the engine dequantizes to f32 (or uses exact integer dot products) and keeps
-// activations in f32; the bound is then that of F32 with larger weight values. An engine that
-// quantizes activations (ggml's Q8_0/Q8_K vec_dot) would add ~1/127 * 1/sqrt(block) relative per
-// dot product and needs its own argued bound.
-constexpr double kQuantTol = 1e-3;
+// differs. ASSUMED: the engine dequantizes weights exactly to f32 (every format's values are exact
+// in f32) and keeps activations in f32, so the F32 argument holds unchanged: measured <= 6e-7 for
+// every type (2026-11-23), and kF32Tol keeps a >100x margin. A kernel that rounds activations
+// (ggml-style Q8_0/Q8_K activations for quantized weights, f16/bf16 activations for F16/BF16
+// weights) must raise its type's bound here with that argument: on this very configuration
+// llama.cpp (3f545bec, F32 KV cache) is off from the oracle by 6e-4 (F16), 3.9e-3 (BF16), 1.4e-2
+// (Q8_0) and 1.6e-2..3.9e-2 (4/5-bit and K-quants), i.e. ~2.5x its per-element rounding.
+constexpr double kQuantTol = kF32Tol;
 constexpr const char* kQuantShape =
     "--n-embd 256 --n-head 4 --n-head-kv 2 --n-ff 512 --n-vocab 600 --n-layer 2 --type ";
 
@@ -197,17 +216,18 @@ INSTANTIATE_TEST_SUITE_P(Types, ReferenceQuant,
                                          "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"),
                          [](const auto& info) { return std::string(info.param); });
 
-// The rope-scaling cases are only meaningful if scaling changes the logits by far more than the
-// tolerance: the same seed without scaling has the same weights (each tensor has its own stream).
+// The rope-scaling cases are only meaningful if scaling moves the logits far beyond the tolerance.
+// The same seed without scaling has the same weights (each tensor has its own stream). Measured:
+// llama3 1.5e-2, linear 0.83 (relative) over 64 positions.
 TEST(ReferenceF32Sensitivity, RopeScalingIsObservable) {
-  const std::string base = "--n-embd 128 --n-head 2 --n-ff 256 --n-vocab 512 --rope-base 500000";
-  const std::vector<int> ids = sequence(512);
-  const std::vector<float> plain = ref_logits(gen_model("sens_plain", base), ids);
-  for (const char* scaling : {"llama3", "linear"}) {
+  const std::vector<int> ids = sequence(512, 64);
+  const std::vector<float> plain = ref_logits(gen_model("sens_none", kRopeShape), ids);
+  for (const std::string scaling : {"llama3", "linear"}) {
     const std::string model =
-        gen_model(std::string("sens_") + scaling, base + " --rope-scaling " + scaling);
+        gen_model("sens_" + scaling, kRopeShape + " --rope-scaling " + scaling);
     const RelError e = rel_error(ref_logits(model, ids), plain, ids.size());
-    EXPECT_GT(e.max, 100 * kF32Tol) << scaling << ": " << describe(e);
+    std::printf("[ sensitivity %-6s ] scaled vs unscaled: %.2e\n", scaling.c_str(), e.max);
+    EXPECT_GT(e.max, 30 * kF32Tol) << scaling << ": " << describe(e);
   }
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-# llama_ref.py: an independent float64 NumPy forward pass for `llama` and `qwen2` GGUF models, the oracle
-# that tests/model/test_reference_*.cpp compare `latent logits` against. It reads the file only through
-# tests/reference/gguf.py (dequantized weights) and shares no code with the engine. Written for clarity,
-# not speed: every step is one vectorised line with its formula; no KV cache, all positions at once.
+# llama_ref.py: an independent float64 NumPy forward pass for `llama` and `qwen2` GGUF models,
+# the oracle that tests/model/test_reference_*.cpp compare `latent logits` against. It reads files
+# only through tests/reference/gguf.py (dequantized weights) and shares no code with the engine.
+# Clarity over speed: each step is one vectorised line with its formula; no KV cache.
 #
-#   llama_ref.py MODEL.gguf --tokens "1 2 3" --out logits.f32   # float32 [n_tokens x n_vocab], row-major
+#   llama_ref.py MODEL.gguf --tokens "1 2 3" --out logits.f32  # f32 [n_tokens x n_vocab] row-major
+#   llama_ref.py MODEL.gguf --tokens "1 2 3" --nll             # teacher-forced NLL in nats
 import argparse
 import os
 import sys
@@ -16,7 +17,7 @@ import gguf  # noqa: E402  (tests/reference/gguf.py)
 
 
 class Model:
-    """Hyperparameters from the GGUF keys and every weight as a float64 array, shape outermost-first."""
+    """Hyperparameters from the GGUF keys; weights as float64 arrays, shape outermost-first."""
 
     def __init__(self, path):
         self.loaded = gguf.load(path)
@@ -58,7 +59,7 @@ def rms_norm(x, weight, eps):
 
 
 def rope(x, pos, m):
-    """x: [T, H, d]. Rotates the first n_rot dims of each head by theta_i = pos * base^(-2i/n_rot) / f_i."""
+    """x: [T, H, d]. Rotates each head's first n_rot dims by pos * base^(-2i/n_rot) / f_i."""
     half = m.n_rot // 2
     inv_freq = m.rope_base ** (-2.0 * np.arange(half) / m.n_rot)  # base^(-2i/n_rot), i < n_rot/2
     if m.rope_freqs is not None:
@@ -76,11 +77,11 @@ def rope(x, pos, m):
 
 
 def attention(q, k, v, m):
-    """Causal GQA. q: [T, n_head, dk], k: [T, n_head_kv, dk], v: [T, n_head_kv, dv] -> [T, n_head * dv]."""
+    """Causal GQA. q: [T, n_head, dk]; k, v: [T, n_head_kv, dk|dv] -> [T, n_head * dv]."""
     T = q.shape[0]
     group = m.n_head // m.n_head_kv
-    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)  # q head h reads kv head h // group
-    scores = np.einsum("thd,shd->hts", q, k) / np.sqrt(m.head_dim_k)  # s[h,t,s] = q_t . k_s / sqrt(dk)
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)  # q head h: kv head h // group
+    scores = np.einsum("thd,shd->hts", q, k) / np.sqrt(m.head_dim_k)  # q_t · k_s / sqrt(dk)
     scores = np.where(np.tril(np.ones((T, T), dtype=bool))[None], scores, -np.inf)  # s > t masked
     p = np.exp(scores - scores.max(axis=-1, keepdims=True))
     p = p / p.sum(axis=-1, keepdims=True)  # softmax over s
@@ -110,10 +111,10 @@ def forward(m, tokens):
         q = rope(q.reshape(T, m.n_head, m.head_dim_k), pos, m)
         k = rope(k.reshape(T, m.n_head_kv, m.head_dim_k), pos, m)
         v = v.reshape(T, m.n_head_kv, m.head_dim_v)
-        x = x + linear(attention(q, k, v, m), m, p + "attn_output")  # residual
+        x = x + linear(attention(q, k, v, m), m, p + "attn_output")  # + Wo · attention
         h = rms_norm(x, m.w(p + "ffn_norm.weight"), m.eps)
         gate, up = linear(h, m, p + "ffn_gate"), linear(h, m, p + "ffn_up")
-        x = x + linear(silu(gate) * up, m, p + "ffn_down")  # down(silu(gate·x) ⊙ up·x), residual
+        x = x + linear(silu(gate) * up, m, p + "ffn_down")  # + down(silu(gate·x) ⊙ up·x)
     x = rms_norm(x, m.w("output_norm.weight"), m.eps)
     out = m.w_opt("output.weight")
     return x @ (out if out is not None else m.w("token_embd.weight")).T  # tied: token_embd
@@ -127,10 +128,10 @@ def nll(logits, tokens):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description="float64 NumPy logits of a llama/qwen2 GGUF")
     ap.add_argument("model")
     ap.add_argument("--tokens", required=True, help='space-separated token ids, e.g. "1 2 3"')
-    ap.add_argument("--out", help="write float32 logits [n_tokens x n_vocab], row-major, little-endian")
+    ap.add_argument("--out", help="write float32 LE logits [n_tokens x n_vocab], row-major")
     ap.add_argument("--nll", action="store_true", help="print the teacher-forced NLL (nats)")
     args = ap.parse_args()
     tokens = [int(t) for t in args.tokens.split()]
