@@ -3,7 +3,9 @@
 // gguf_reader.cpp; nothing here reads file bytes other than through the validated views.
 #include "gguf/gguf_reader.h"
 
+#include <cstring>
 #include <limits>
+#include <span>
 
 #include "base/error.h"
 
@@ -124,11 +126,24 @@ std::optional<std::vector<std::string>> GgufFile::get_str_array_opt(std::string_
   if (v->type != GgufType::ARRAY || v->elem_type != GgufType::STRING) {
     throw Error::field(path(), key_field(key), "array of string", describe(*v));
   }
-  std::vector<std::string> out;
-  out.reserve(v->arr.size());
-  for (const auto& e : v->arr) out.push_back(e.str);
-  return out;
+  return v->array_strings();
 }
+
+namespace {
+
+// Packed elements of type T, converted to Out one by one (memcpy: the bytes are unaligned).
+template <class T, class Out, class Convert>
+void convert_packed(std::span<const uint8_t> bytes, std::vector<Out>& out, const Convert& convert) {
+  const size_t n = bytes.size() / sizeof(T);
+  out.resize(n);
+  for (size_t k = 0; k < n; ++k) {
+    T x;
+    std::memcpy(&x, bytes.data() + k * sizeof(T), sizeof(T));
+    out[k] = convert(x, k);
+  }
+}
+
+}  // namespace
 
 std::optional<std::vector<float>> GgufFile::get_f32_array_opt(std::string_view key) const {
   const GgufValue* v = find(key);
@@ -138,8 +153,12 @@ std::optional<std::vector<float>> GgufFile::get_f32_array_opt(std::string_view k
     throw Error::field(path(), key_field(key), "array of float32", describe(*v));
   }
   std::vector<float> out;
-  out.reserve(v->arr.size());
-  for (const auto& e : v->arr) out.push_back(static_cast<float>(e.f));
+  auto to_float = [](auto x, size_t) { return static_cast<float>(x); };
+  if (v->elem_type == GgufType::FLOAT32) {
+    convert_packed<float>(v->array_packed(), out, to_float);
+  } else {
+    convert_packed<double>(v->array_packed(), out, to_float);
+  }
   return out;
 }
 
@@ -152,14 +171,39 @@ std::optional<std::vector<int64_t>> GgufFile::get_int_array_opt(std::string_view
     throw Error::field(path(), key_field(key), "array of an integer type", describe(*v));
   }
   std::vector<int64_t> out;
-  out.reserve(v->arr.size());
-  for (size_t k = 0; k < v->arr.size(); ++k) {
-    auto x = int_in_range<int64_t>(v->arr[k]);
-    if (!x) {
-      throw Error::field(path(), key_field(key) + "[" + std::to_string(k) + "]", "int64 range",
-                         v->arr[k].to_string());
-    }
-    out.push_back(*x);
+  auto widen = [](auto x, size_t) { return static_cast<int64_t>(x); };
+  const auto bytes = v->array_packed();
+  switch (v->elem_type) {
+    case GgufType::UINT8:
+      convert_packed<uint8_t>(bytes, out, widen);
+      break;
+    case GgufType::INT8:
+      convert_packed<int8_t>(bytes, out, widen);
+      break;
+    case GgufType::UINT16:
+      convert_packed<uint16_t>(bytes, out, widen);
+      break;
+    case GgufType::INT16:
+      convert_packed<int16_t>(bytes, out, widen);
+      break;
+    case GgufType::UINT32:
+      convert_packed<uint32_t>(bytes, out, widen);
+      break;
+    case GgufType::INT32:
+      convert_packed<int32_t>(bytes, out, widen);
+      break;
+    case GgufType::INT64:
+      convert_packed<int64_t>(bytes, out, widen);
+      break;
+    default:  // UINT64: values past INT64_MAX do not fit
+      convert_packed<uint64_t>(bytes, out, [&](uint64_t x, size_t k) {
+        if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          throw Error::field(path(), key_field(key) + "[" + std::to_string(k) + "]", "int64 range",
+                             std::to_string(x));
+        }
+        return static_cast<int64_t>(x);
+      });
+      break;
   }
   return out;
 }

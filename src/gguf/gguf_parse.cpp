@@ -1,6 +1,7 @@
 // Metadata value decoding for the GGUF reader (gguf spec, "Standardized key-value pairs" /
 // gguf_type): scalars, strings, and arrays of any element type including arrays (nesting bounded by
-// kMaxArrayDepth). Every count is bounded by the bytes left before a container is sized.
+// kMaxArrayDepth, total count by kMaxNestedArrays). Every count is bounded by the bytes left before
+// a container is sized; arrays are stored compactly (gguf_value.h).
 #include "gguf/gguf_parse.h"
 
 #include <utility>
@@ -58,6 +59,21 @@ T read_raw(Cursor& cur, const ValuePath& path) {
   return cur.read<T>([&] { return path.name(); });
 }
 
+// `count` packed elements of elem_type: one copy of their bytes (bools checked to be 0 or 1).
+GgufValue read_packed_array(Cursor& cur, GgufType elem_type, uint64_t count, ValuePath& path) {
+  const uint64_t n = count * gguf_packed_size(elem_type);  // check_count bounded it by the file
+  const uint8_t* p = cur.take(n, [&] { return path.name() + " array data"; });
+  if (elem_type == GgufType::BOOL) {
+    for (uint64_t k = 0; k < count; ++k) {
+      if (p[k] > 1) {
+        path.index[path.depth++] = k;
+        throw Error::field(cur.path(), path.name() + " bool", "0 or 1", std::to_string(p[k]));
+      }
+    }
+  }
+  return GgufValue::make_packed_array(elem_type, std::vector<uint8_t>(p, p + n));
+}
+
 GgufValue read_array(Cursor& cur, ValuePath& path) {
   auto elem_id = read_raw<uint32_t>(cur, path);
   if (!is_known_type(elem_id)) {
@@ -72,15 +88,33 @@ GgufValue read_array(Cursor& cur, ValuePath& path) {
   auto count = cur.read<uint64_t>([&] { return path.name() + " array length"; });
   cur.check_count(count, min_encoded_size(elem_type),
                   [&] { return path.name() + " array length"; });
-  std::vector<GgufValue> elems;
-  elems.reserve(static_cast<size_t>(count));
+  if (gguf_packed_size(elem_type) != 0) return read_packed_array(cur, elem_type, count, path);
+
+  if (elem_type == GgufType::ARRAY) {
+    cur.take_nested_arrays(count, [&] { return path.name() + " array length"; });
+  }
   ++path.depth;
-  for (uint64_t k = 0; k < count; ++k) {
-    path.index[path.depth - 1] = k;
-    elems.push_back(read_value(cur, elem_type, path));
+  GgufValue out;
+  if (elem_type == GgufType::STRING) {
+    // 32 bytes per string (+ len + 1 past 15 chars) for 8 + len bytes of file.
+    std::vector<std::string> strs;
+    strs.reserve(static_cast<size_t>(count));
+    for (uint64_t k = 0; k < count; ++k) {
+      path.index[path.depth - 1] = k;
+      strs.push_back(cur.read_string([&] { return path.name() + " string"; }));
+    }
+    out = GgufValue::make_str_array(std::move(strs));
+  } else {
+    std::vector<GgufValue> elems;
+    elems.reserve(static_cast<size_t>(count));
+    for (uint64_t k = 0; k < count; ++k) {
+      path.index[path.depth - 1] = k;
+      elems.push_back(read_array(cur, path));
+    }
+    out = GgufValue::make_array(GgufType::ARRAY, std::move(elems));
   }
   --path.depth;
-  return GgufValue::make_array(elem_type, std::move(elems));
+  return out;
 }
 
 }  // namespace

@@ -19,6 +19,14 @@ static_assert(std::endian::native == std::endian::little,
 
 // Deepest nesting of arrays inside arrays the reader accepts (a top-level array is depth 1).
 inline constexpr int kMaxArrayDepth = 8;
+// Most arrays nested inside arrays (at any depth, over the whole file) the reader accepts. Each
+// costs a GgufValue (~150 bytes) for 12 bytes of file, so this caps that memory at ~10 MB; real
+// files have none (ggml's reader rejects arrays of arrays altogether).
+inline constexpr uint64_t kMaxNestedArrays = uint64_t{1} << 16;
+// Most metadata keys the reader accepts. Each key costs ~250 bytes of reader memory (the value, the
+// key, its index entry) for as little as 13 bytes of file; this caps that at ~16 MB. Real files
+// have tens to hundreds of keys (big tables are array values, not keys).
+inline constexpr uint64_t kMaxKv = uint64_t{1} << 16;
 // Smallest encodings, used to bound counts by the bytes left before anything is allocated.
 inline constexpr uint64_t kMinKvBytes = 8 + 4 + 1;  // key length, type, 1-byte value
 inline constexpr uint64_t kMinTensorInfoBytes =
@@ -69,6 +77,28 @@ class Cursor {
     return s;
   }
 
+  // The next n bytes (checked to exist), advancing past them.
+  template <class FieldFn>
+  const uint8_t* take(uint64_t n, const FieldFn& field) {
+    need(n, field);
+    const uint8_t* p = data_ + pos_;
+    pos_ += n;
+    return p;
+  }
+
+  // Counts `count` more nested arrays against kMaxNestedArrays; throws once the file exceeds it.
+  template <class FieldFn>
+  void take_nested_arrays(uint64_t count, const FieldFn& field) {
+    if (count > nested_arrays_left_) {
+      throw Error::field(path_, field(),
+                         "at most " + std::to_string(kMaxNestedArrays) +
+                             " arrays nested in arrays per file (" +
+                             std::to_string(nested_arrays_left_) + " left)",
+                         std::to_string(count));
+    }
+    nested_arrays_left_ -= count;
+  }
+
   // Throws unless `count` elements of at least `min_each` bytes could fit in the remaining bytes.
   template <class FieldFn>
   void check_count(uint64_t count, uint64_t min_each, const FieldFn& field) const {
@@ -88,6 +118,7 @@ class Cursor {
   const uint8_t* data_;
   uint64_t size_;
   uint64_t pos_ = 0;
+  uint64_t nested_arrays_left_ = kMaxNestedArrays;
 };
 
 // Names a metadata value for messages, built only when an error is thrown:

@@ -67,12 +67,12 @@ GgufTensorInfo read_tensor_info(Cursor& cur, uint64_t idx, uint64_t alignment) {
   int64_t ne[4] = {1, 1, 1, 1};  // ggml order: ne[0] is innermost
   int64_t numel = 1;
   for (uint32_t j = 0; j < n_dims; ++j) {
-    const std::string dim_field = field + " ne[" + std::to_string(j) + "]";
-    ne[j] = cur.read<int64_t>([&] { return dim_field; });
-    if (ne[j] < 0) throw Error::field(path, dim_field, ">= 0", std::to_string(ne[j]));
+    auto dim_field = [&] { return field + " ne[" + std::to_string(j) + "]"; };  // errors only
+    ne[j] = cur.read<int64_t>(dim_field);
+    if (ne[j] < 0) throw Error::field(path, dim_field(), ">= 0", std::to_string(ne[j]));
     if (ne[j] != 0 && numel > std::numeric_limits<int64_t>::max() / ne[j]) {
       throw Error::field(path, field + " element count", "a product of dims that fits int64",
-                         "overflow at " + dim_field + " = " + std::to_string(ne[j]));
+                         "overflow at " + dim_field() + " = " + std::to_string(ne[j]));
     }
     numel *= ne[j];
   }
@@ -154,6 +154,11 @@ GgufFile GgufFile::open(const std::string& path) {
   cur.check_count(n_tensors, gguf_detail::kMinTensorInfoBytes,
                   [] { return std::string("n_tensors"); });
   cur.check_count(n_kv, gguf_detail::kMinKvBytes, [] { return std::string("n_kv"); });
+  if (n_kv > gguf_detail::kMaxKv) {
+    throw Error::field(p, "n_kv",
+                       "at most " + std::to_string(gguf_detail::kMaxKv) + " (the reader's limit)",
+                       std::to_string(n_kv));
+  }
 
   g.kv_.reserve(static_cast<size_t>(n_kv));
   g.kv_index_.reserve(static_cast<size_t>(n_kv));
@@ -192,9 +197,12 @@ GgufFile GgufFile::open(const std::string& path) {
     g.alignment_ = kDefaultAlignment;
   }
 
-  // n_tensors was bounded by the file size above; a truncated info is reported where it ends.
-  g.tensors_.reserve(static_cast<size_t>(n_tensors));
-  g.tensor_index_.reserve(static_cast<size_t>(n_tensors));
+  // n_tensors was bounded by the file size above; a truncated info is reported where it ends. Only
+  // as many as the bytes after the metadata can hold are reserved, so that a file's metadata bytes
+  // are not also charged for tensor infos.
+  const uint64_t fit = std::min(n_tensors, cur.remaining() / gguf_detail::kMinTensorInfoBytes);
+  g.tensors_.reserve(static_cast<size_t>(fit));
+  g.tensor_index_.reserve(static_cast<size_t>(fit));
   for (uint64_t t = 0; t < n_tensors; ++t) {
     GgufTensorInfo info = read_tensor_info(cur, t, g.alignment_);
     auto [it, inserted] = g.tensor_index_.emplace(info.name, static_cast<size_t>(t));

@@ -1,7 +1,9 @@
-// GgufFile: opens a GGUF v2/v3 file, validates every header field against the file's size, and exposes
-// metadata and mmapped tensor data. The only code in latent that parses GGUF bytes. Any malformation
-// throws latent::Error naming the file, the field, the expected and the found value; nothing is
-// allocated in proportion to an untrusted count before the bytes backing it are known to exist.
+// GgufFile: opens a GGUF v2/v3 file, validates every header field against the file's size, and
+// exposes metadata and mmapped tensor data. The only code in latent that parses GGUF bytes. Any
+// malformation throws latent::Error naming the file, the field, the expected and the found value.
+// Memory: nothing is sized by an untrusted count before the bytes backing it are known to exist,
+// and open() allocates at most ~4x the file's metadata bytes plus capped per-key / nested-array
+// costs (gguf_parse.h: kMaxKv, kMaxNestedArrays; tested in tests/gguf/gguf_memory_test.cpp).
 #pragma once
 
 #include <cstdint>
@@ -41,8 +43,9 @@ class GgufFile {
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
   const GgufValue* find(std::string_view key) const;  // nullptr when absent
 
-  // Typed getters. The required forms throw Error (file, key, expected type, found type / "missing").
-  // Integer getters accept any integer type whose value fits; float getters accept FLOAT32/FLOAT64.
+  // Typed getters. The required forms throw Error (file, key, expected type, found type /
+  // "missing"). Integer getters accept any integer type whose value fits; float getters accept
+  // FLOAT32/FLOAT64.
   uint32_t get_u32(std::string_view key) const;
   std::optional<uint32_t> get_u32_opt(std::string_view key) const;
   uint64_t get_u64(std::string_view key) const;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <utility>
 
 #include "base/error.h"
@@ -30,7 +31,7 @@ class ByteSink {
     put<uint64_t>(s.size());
     out_.insert(out_.end(), s.begin(), s.end());
   }
-  void put_bytes(const std::vector<uint8_t>& b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void put_bytes(std::span<const uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
   void pad_to(uint64_t alignment) {
     while (out_.size() % alignment != 0) out_.push_back(0);
   }
@@ -81,14 +82,13 @@ void put_value(ByteSink& sink, const std::string& key, const GgufValue& v) {
       return;
     case GgufType::ARRAY:
       sink.put<uint32_t>(static_cast<uint32_t>(v.elem_type));
-      sink.put<uint64_t>(v.arr.size());
-      for (const auto& e : v.arr) {
-        if (e.type != v.elem_type) {
-          throw Error::field("<gguf writer>", "key '" + key + "' array element",
-                             std::string(gguf_type_name(v.elem_type)),
-                             std::string(gguf_type_name(e.type)));
-        }
-        put_value(sink, key, e);
+      sink.put<uint64_t>(v.array_size());
+      if (v.elem_type == GgufType::STRING) {
+        for (const auto& s : v.array_strings()) sink.put_string(s);
+      } else if (v.elem_type == GgufType::ARRAY) {
+        for (const auto& e : v.array_arrays()) put_value(sink, key, e);
+      } else {
+        sink.put_bytes(v.array_packed());  // already the file's little-endian encoding
       }
       return;
   }
@@ -133,24 +133,15 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
 }
 
 void GgufWriter::set_str_array(const std::string& key, const std::vector<std::string>& v) {
-  std::vector<GgufValue> elems;
-  elems.reserve(v.size());
-  for (const auto& s : v) elems.push_back(GgufValue::make_str(s));
-  set(key, GgufValue::make_array(GgufType::STRING, std::move(elems)));
+  set(key, GgufValue::make_str_array(v));
 }
 
 void GgufWriter::set_f32_array(const std::string& key, const std::vector<float>& v) {
-  std::vector<GgufValue> elems;
-  elems.reserve(v.size());
-  for (float x : v) elems.push_back(GgufValue::make_f32(x));
-  set(key, GgufValue::make_array(GgufType::FLOAT32, std::move(elems)));
+  set(key, GgufValue::make_packed_array(GgufType::FLOAT32, std::span<const float>(v)));
 }
 
 void GgufWriter::set_i32_array(const std::string& key, const std::vector<int32_t>& v) {
-  std::vector<GgufValue> elems;
-  elems.reserve(v.size());
-  for (int32_t x : v) elems.push_back(GgufValue::make_i32(x));
-  set(key, GgufValue::make_array(GgufType::INT32, std::move(elems)));
+  set(key, GgufValue::make_packed_array(GgufType::INT32, std::span<const int32_t>(v)));
 }
 
 void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape,

@@ -1,5 +1,6 @@
-// GgufWriter: builds a GGUF v3 file (metadata in insertion order, tensors aligned to general.alignment).
-// Used by tests, the random-model generator, and later `latent quantize` / `convert`.
+// GgufWriter: builds a GGUF v3 file (metadata in insertion order, tensors aligned to
+// general.alignment). Used by tests, the random-model generator, and later `latent quantize` /
+// `convert`.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +21,15 @@ class GgufWriter {
   void set_u64(const std::string& key, uint64_t v) { set(key, GgufValue::make_u64(v)); }
   void set_f32(const std::string& key, float v) { set(key, GgufValue::make_f32(v)); }
   void set_bool(const std::string& key, bool v) { set(key, GgufValue::make_bool(v)); }
-  void set_str(const std::string& key, std::string v) { set(key, GgufValue::make_str(std::move(v))); }
+  void set_str(const std::string& key, std::string v) {
+    set(key, GgufValue::make_str(std::move(v)));
+  }
   void set_str_array(const std::string& key, const std::vector<std::string>& v);
   void set_f32_array(const std::string& key, const std::vector<float>& v);
   void set_i32_array(const std::string& key, const std::vector<int32_t>& v);
 
-  // Adds a tensor; shape is outermost-first (written reversed, as ggml expects). bytes.size() must equal
-  // the size implied by dtype and shape (throws latent::Error otherwise).
+  // Adds a tensor; shape is outermost-first (written reversed, as ggml expects). bytes.size() must
+  // equal the size implied by dtype and shape (throws latent::Error otherwise).
   void add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
                   std::vector<uint8_t> bytes);
   // Convenience: quantizes/converts f32 values to dtype with quantize_row, row by row.

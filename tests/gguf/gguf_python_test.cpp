@@ -32,9 +32,9 @@ void expect_value(const GgufValue& v, const json& j, const std::string& where) {
   switch (v.type) {
     case GgufType::ARRAY:
       ASSERT_TRUE(j.is_object() && j.contains("array_len")) << where << ": " << j.dump();
-      ASSERT_EQ(j["array_len"].get<uint64_t>(), v.arr.size()) << where;
+      ASSERT_EQ(j["array_len"].get<uint64_t>(), v.array_size()) << where;
       for (size_t k = 0; k < j["head"].size(); ++k) {
-        expect_value(v.arr[k], j["head"][k], where + "[" + std::to_string(k) + "]");
+        expect_value(v.array_at(k), j["head"][k], where + "[" + std::to_string(k) + "]");
       }
       break;
     case GgufType::FLOAT32:

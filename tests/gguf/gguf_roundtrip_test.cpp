@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 
+#include "base/check.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "gguf_test_util.h"
@@ -30,15 +32,21 @@ void expect_same(const GgufValue& a, const GgufValue& b, const std::string& wher
       break;
     case GgufType::ARRAY:
       ASSERT_EQ(a.elem_type, b.elem_type) << where;
-      ASSERT_EQ(a.arr.size(), b.arr.size()) << where;
-      for (size_t k = 0; k < a.arr.size(); ++k) {
-        expect_same(a.arr[k], b.arr[k], where + "[" + std::to_string(k) + "]");
+      ASSERT_EQ(a.array_size(), b.array_size()) << where;
+      for (size_t k = 0; k < a.array_size(); ++k) {
+        expect_same(a.array_at(k), b.array_at(k), where + "[" + std::to_string(k) + "]");
       }
       break;
     default:
       EXPECT_EQ(a.i, b.i) << where;
       EXPECT_EQ(a.u, b.u) << where;
   }
+}
+
+// "t<k>"; appends instead of operator+: GCC 12 -O3 warns falsely (-Wrestrict) on that.
+std::string tensor_name(size_t k) {
+  std::string name = "t";
+  return name.append(std::to_string(k));
 }
 
 GgufValue arr(GgufType t, std::vector<GgufValue> v) {
@@ -156,7 +164,7 @@ TEST(GgufRoundTrip, TensorsShapesOffsetsAndAlignment) {
     for (size_t k = 0; k < shapes.size(); ++k) {
       int64_t n = 1;
       for (int64_t d : shapes[k]) n *= d;
-      w.add_tensor_f32("t" + std::to_string(k), DType::F32, shapes[k],
+      w.add_tensor_f32(tensor_name(k), DType::F32, shapes[k],
                        iota_values(static_cast<size_t>(n), 0.5f + static_cast<float>(k)));
     }
     std::vector<uint8_t> raw(2 * 34);  // two Q8_0 blocks, stored verbatim
@@ -170,7 +178,7 @@ TEST(GgufRoundTrip, TensorsShapesOffsetsAndAlignment) {
     EXPECT_EQ(f.data_offset() % alignment, 0u);
     ASSERT_EQ(f.tensors().size(), shapes.size() + 1);
     for (size_t k = 0; k < shapes.size(); ++k) {
-      const GgufTensorInfo* info = f.find_tensor("t" + std::to_string(k));
+      const GgufTensorInfo* info = f.find_tensor(tensor_name(k));
       ASSERT_NE(info, nullptr);
       EXPECT_EQ(info->offset % alignment, 0u);
       ASSERT_EQ(info->n_dims, static_cast<int>(shapes[k].size()));
@@ -300,6 +308,65 @@ TEST(GgufValueTest, ToStringAndPredicates) {
   EXPECT_TRUE(GgufValue::make_f64(1).is_float());
   EXPECT_FALSE(GgufValue::make_bool(true).is_integer());
   EXPECT_EQ(gguf_type_name(GgufType::FLOAT32), "float32");
+}
+
+// Arrays are stored compactly (packed bytes / strings / nested arrays); make_array checks element
+// types, make_packed_array sizes and bools; the getters widen every packed integer type.
+TEST(GgufValueTest, CompactArrays) {
+  using V = GgufValue;
+  V i16 = V::make_array(GgufType::INT16, {V::make_i16(-2), V::make_i16(3)});
+  const std::vector<uint8_t> le = {0xfe, 0xff, 0x03, 0x00};
+  EXPECT_EQ(std::vector<uint8_t>(i16.array_packed().begin(), i16.array_packed().end()), le);
+  EXPECT_EQ(i16.array_size(), 2u);
+  EXPECT_EQ(i16.array_at(0).i, -2);
+  EXPECT_EQ(i16.array_at(1).type, GgufType::INT16);
+  EXPECT_THROW(i16.array_at(2), InternalError);
+  EXPECT_EQ(V::make_u32(1).array_size(), 0u);
+
+  V strs = V::make_str_array({"a", "bc"});
+  EXPECT_EQ(strs.array_strings(), (std::vector<std::string>{"a", "bc"}));
+  EXPECT_EQ(strs.array_at(1).str, "bc");
+  V nested = V::make_array(GgufType::ARRAY, {strs, i16});
+  ASSERT_EQ(nested.array_arrays().size(), 2u);
+  EXPECT_EQ(nested.array_at(1).array_at(1).i, 3);
+
+  try {
+    V::make_array(GgufType::INT32, {V::make_i32(1), V::make_str("x")});
+    ADD_FAILURE() << "mixed element types accepted";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("array element [1] type: expected int32, found string"), std::string::npos)
+        << msg;
+  }
+  EXPECT_THROW(V::make_packed_array(GgufType::UINT16, std::vector<uint8_t>(3)), Error);
+  EXPECT_THROW(V::make_packed_array(GgufType::BOOL, std::vector<uint8_t>{0, 2}), Error);
+  EXPECT_THROW(V::make_packed_array(GgufType::STRING, std::vector<uint8_t>(8)), Error);
+  const std::vector<int32_t> i32 = {1, 2};
+  EXPECT_THROW(V::make_packed_array(GgufType::INT16, std::span<const int32_t>(i32)), Error);
+
+  GgufWriter w;
+  const std::vector<int8_t> i8 = {-128, 127};
+  const std::vector<uint16_t> u16 = {65535};
+  const std::vector<uint32_t> u32 = {4294967295u};
+  const std::vector<int64_t> i64 = {std::numeric_limits<int64_t>::min()};
+  const std::vector<double> f64 = {0.5, -2.0};
+  w.set("i8", V::make_packed_array(GgufType::INT8, std::span<const int8_t>(i8)));
+  w.set("u16", V::make_packed_array(GgufType::UINT16, std::span<const uint16_t>(u16)));
+  w.set("i16", i16);
+  w.set("u32", V::make_packed_array(GgufType::UINT32, std::span<const uint32_t>(u32)));
+  w.set("i64", V::make_packed_array(GgufType::INT64, std::span<const int64_t>(i64)));
+  w.set("f64", V::make_packed_array(GgufType::FLOAT64, std::span<const double>(f64)));
+  w.set("nested", nested);
+  std::string path = temp_path("compact.gguf");
+  w.write(path);
+  GgufFile f = GgufFile::open(path);
+  EXPECT_EQ(*f.get_int_array_opt("i8"), (std::vector<int64_t>{-128, 127}));
+  EXPECT_EQ(*f.get_int_array_opt("u16"), (std::vector<int64_t>{65535}));
+  EXPECT_EQ(*f.get_int_array_opt("i16"), (std::vector<int64_t>{-2, 3}));
+  EXPECT_EQ(*f.get_int_array_opt("u32"), (std::vector<int64_t>{4294967295ll}));
+  EXPECT_EQ(*f.get_int_array_opt("i64"), i64);
+  EXPECT_EQ(*f.get_f32_array_opt("f64"), (std::vector<float>{0.5f, -2.0f}));
+  EXPECT_EQ(f.find("nested")->array_at(0).array_strings(), strs.array_strings());
 }
 
 }  // namespace
