@@ -7,15 +7,11 @@
 
 namespace latent::kernels::ref {
 
-// Σ_k a[k]·b[k]; eight partial sums so the compiler can keep them in one vector register.
+// Σ_k a[k]·b[k]; `omp simd` lets the compiler keep vector partial sums (a fixed order per build).
 float dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8) {
-    for (int j = 0; j < 8; ++j) acc[j] += a[k + j] * b[k + j];
-  }
-  float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; k < n; ++k) sum += a[k] * b[k];
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t k = 0; k < n; ++k) sum += a[k] * b[k];
   return sum;
 }
 
