@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/dot_kernels.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
+#include "tensor/dtype.h"
 
 namespace latent::kernels {
 namespace {
@@ -31,7 +33,10 @@ int num_threads() {
   return g_threads > 0 ? g_threads : omp_get_max_threads();
 }
 
-void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
+namespace {
+
+// The reference path: each thread dequantizes its weight rows to f32 and takes dot products.
+void matmul_reference(const float* x, int64_t m, const TensorView& w, float* out) {
   const int64_t n = w.rows();
   const int nt = threads_for(n, m * n * w.cols());
 #pragma omp parallel num_threads(nt)
@@ -40,6 +45,53 @@ void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
     const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
     const int64_t n0 = n * tid / cnt, n1 = n * (tid + 1) / cnt;
     ref::matmul_rows(x, m, w, n0, n1, out, row_buf.data());
+  }
+}
+
+// Weight rows per cache block: a block stays in L1/L2 while every activation row streams past it.
+constexpr int64_t kBlockRows = 16;
+
+void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const TensorView& w,
+                 float* out) {
+  const int64_t n = w.rows(), k = w.cols();
+  const int64_t act_bytes = dtype_row_bytes(dk.act_type, k), w_bytes = w.row_bytes();
+  // Grow-only: matmul runs on the engine thread, so one buffer serves every call.
+  static thread_local std::vector<uint8_t> act;
+  if (static_cast<int64_t>(act.size()) < m * act_bytes)
+    act.resize(static_cast<size_t>(m * act_bytes));
+  const auto* wb = static_cast<const uint8_t*>(w.data);
+  const int nt = threads_for(n / cpu::kTileRows + 1, m * n * k);
+#pragma omp parallel num_threads(nt)
+  {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) dk.convert_act(x + i * k, act.data() + i * act_bytes, k);
+    // Split weight rows evenly in whole tiles; each thread walks its rows block by block.
+    const int64_t tiles = (n + cpu::kTileRows - 1) / cpu::kTileRows;
+    const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
+    const int64_t n0 = std::min(n, tiles * tid / cnt * cpu::kTileRows);
+    const int64_t n1 = std::min(n, tiles * (tid + 1) / cnt * cpu::kTileRows);
+    for (int64_t jb = n0; jb < n1; jb += kBlockRows) {
+      const int64_t je = std::min(n1, jb + kBlockRows);
+      for (int64_t i = 0; i < m; i += cpu::kTileCols) {
+        const int cols = static_cast<int>(std::min<int64_t>(cpu::kTileCols, m - i));
+        for (int64_t j = jb; j < je; j += cpu::kTileRows) {
+          const int rows = static_cast<int>(std::min<int64_t>(cpu::kTileRows, je - j));
+          dk.tile(k, wb + j * w_bytes, w_bytes, rows, act.data() + i * act_bytes, act_bytes, cols,
+                  out + i * n + j, n);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
+  const cpu::DotKernel* dk = cpu::find_dot_kernel(w.dtype, cpu::active_isa());
+  if (dk) {
+    matmul_fast(*dk, x, m, w, out);
+  } else {
+    matmul_reference(x, m, w, out);
   }
 }
 
