@@ -8,9 +8,11 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 PACKAGES="g++ make cmake ninja-build ccache git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev \
-  libcpp-httplib-dev python3 python3-numpy python3-sentencepiece"
+  libcpp-httplib-dev python3 python3-numpy python3-sentencepiece python3-jinja2 nodejs npm"
 missing=""
 for p in $PACKAGES; do
+  # NodeSource's nodejs package bundles npm (and conflicts with Debian's npm package).
+  [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -19,3 +21,6 @@ if [ -n "$missing" ]; then
 fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
+# The tokenizer differential test's reference (a tokenizer no one here wrote), from the npm registry.
+[ -d build/npm/node_modules/@lenml/tokenizers ] ||
+  npm install --no-audit --no-fund --prefix build/npm @lenml/tokenizers@3.7.2

@@ -1,21 +1,24 @@
-// latent-gen-model: writes a random-weight `llama` or `qwen2` GGUF (llama.cpp's key and tensor
-// names, a complete SPM tokenizer block) for the reference-logit tests and for benchmarks at real
-// shapes. Owns shapes, hyperparameter keys, the weight distribution and the synthetic vocabulary;
-// the file format and the quantizers belong to gguf/ (GgufWriter) and tensor/ (quantize_row).
+// latent-gen-model: writes a random-weight `llama`, `qwen2` or `deepseek2` GGUF (llama.cpp's key
+// and tensor names, a complete SPM tokenizer block) for the reference-logit tests and for
+// benchmarks at real shapes. Owns shapes, hyperparameter keys and the synthetic vocabulary; the
+// weight streams are gen_model/random_weights.h, deepseek2 is gen_model/deepseek2.h; the file
+// format and the quantizers belong to gguf/ (GgufWriter) and tensor/ (quantize_row).
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <numbers>
+#include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "base/error.h"
+#include "gen_model/config.h"
+#include "gen_model/deepseek2.h"
+#include "gen_model/quant_mix.h"
+#include "gen_model/random_weights.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "tensor/dtype.h"
@@ -24,88 +27,7 @@
 namespace latent {
 namespace {
 
-struct GenConfig {
-  std::string arch = "llama";
-  int64_t n_embd = 64;
-  int64_t n_layer = 2;
-  int64_t n_head = 4;
-  int64_t n_head_kv = 0;  // 0: n_head
-  int64_t head_dim = 0;   // 0: n_embd / n_head
-  int64_t n_ff = 128;
-  int64_t n_vocab = 512;
-  int64_t n_ctx = 2048;
-  float rope_base = 10000.0f;
-  float rms_eps = 1e-5f;
-  bool tied = false;
-  std::string rope_scaling = "none";  // none | linear | llama3
-  float rope_factor = 0.0f;           // 0: 2 for linear, 8 for llama3
-  std::string type = "f32";
-  uint64_t seed = 42;
-  std::string vocab_from;  // GGUF whose tokenizer.* keys are copied instead of the synthetic vocab
-  std::string out;
-};
-
-uint64_t mix64(uint64_t z) {  // splitmix64's finalizer
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// Deterministic on every platform (std::normal_distribution is not): splitmix64 + Box-Muller.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() { return mix64(state_ += 0x9E3779B97F4A7C15ull); }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
-  void normals(float* v, int64_t n, double mean, double stddev) {
-    for (int64_t i = 0; i < n; i += 2) {
-      const double r = std::sqrt(-2.0 * std::log(uniform()));
-      const double phi = 2.0 * std::numbers::pi * uniform();
-      v[i] = static_cast<float>(mean + stddev * r * std::cos(phi));
-      if (i + 1 < n) v[i + 1] = static_cast<float>(mean + stddev * r * std::sin(phi));
-    }
-  }
-
- private:
-  uint64_t state_;
-};
-
-// Every block of kRowsPerStream rows of a tensor draws from its own stream (seed, name, block), so
-// the values depend neither on the tensor order, nor on --type, nor on the thread count: the same
-// seed gives the same underlying weights in every dtype.
-constexpr int64_t kRowsPerStream = 16;
-
-uint64_t stream_seed(uint64_t seed, const std::string& name, int64_t block) {
-  uint64_t h = 0xCBF29CE484222325ull ^ seed;  // FNV-1a of the name
-  for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ull;
-  return mix64(mix64(h) + static_cast<uint64_t>(block));
-}
-
-// A [rows, cols] tensor ~ N(mean, stddev), stored as dtype t (quantize_row per row), generated on
-// all cores.
-std::vector<uint8_t> random_tensor(uint64_t seed, const std::string& name, DType t, int64_t rows,
-                                   int64_t cols, double mean, double stddev) {
-  const int64_t row_bytes = dtype_row_bytes(t, cols);
-  const int64_t n_blocks = (rows + kRowsPerStream - 1) / kRowsPerStream;
-  std::vector<uint8_t> bytes(static_cast<size_t>(rows * row_bytes));
-  std::atomic<int64_t> next{0};
-  auto work = [&] {
-    std::vector<float> v(static_cast<size_t>(kRowsPerStream * cols));
-    for (int64_t b = next++; b < n_blocks; b = next++) {
-      const int64_t r0 = b * kRowsPerStream, n = std::min(kRowsPerStream, rows - r0);
-      Rng(stream_seed(seed, name, b)).normals(v.data(), n * cols, mean, stddev);
-      for (int64_t r = 0; r < n; ++r) {
-        quantize_row(t, v.data() + r * cols, bytes.data() + (r0 + r) * row_bytes, cols);
-      }
-    }
-  };
-  const int64_t n_threads = std::min<int64_t>(n_blocks, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (int64_t i = 1; i < n_threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  return bytes;
-}
+using gen::GenConfig;
 
 // llama.cpp's LLAMA_FTYPE for a file whose matrices are all of one type (informational only; the
 // K-quants map to their _S variant).
@@ -122,29 +44,48 @@ uint32_t file_type(DType t) {
 
 class ModelWriter {
  public:
-  explicit ModelWriter(const GenConfig& c) : c_(c), type_(*dtype_from_name(c.type)) {}
-
-  // 2-D matrix [rows, cols] ~ N(0, 1/sqrt(cols)): each output feature has unit variance for a
-  // unit-variance input, so activations and logits stay O(1). Stored in --type when cols is a
-  // multiple of its block size, else F32.
-  void matrix(const std::string& name, int64_t rows, int64_t cols) {
-    const DType t = cols % traits(type_).block_size == 0 ? type_ : DType::F32;
-    const double stddev = 1.0 / std::sqrt(static_cast<double>(cols));
-    w_.add_tensor(name, t, {rows, cols}, random_tensor(c_.seed, name, t, rows, cols, 0.0, stddev));
-  }
-  // 1-D F32 vector ~ N(mean, stddev): norms around 1 +- 0.1, biases around 0.
-  void vector(const std::string& name, int64_t n, double mean, double stddev) {
-    w_.add_tensor(name, DType::F32, {n},
-                  random_tensor(c_.seed, name, DType::F32, 1, n, mean, stddev));
-  }
+  explicit ModelWriter(const GenConfig& c)
+      : c_(c),
+        mix_(gen::quant_mix_from_name(c.type)),
+        type_(mix_ ? mix_->base : *dtype_from_name(c.type)),
+        t_(w_, c.seed, type_) {}
 
   void write() {
-    const std::string& a = c_.arch;
-    const int64_t n_q = c_.n_head * c_.head_dim, n_kv = c_.n_head_kv * c_.head_dim;
-    w_.set_str("general.architecture", a);
-    w_.set_str("general.name", "latent-random-" + a);
+    w_.set_str("general.architecture", c_.arch);
+    w_.set_str("general.name", "latent-random-" + c_.arch);
     w_.set_u32("general.alignment", 32);
-    w_.set_u32("general.file_type", file_type(type_));
+    w_.set_u32("general.file_type", mix_ ? mix_->file_type : file_type(type_));
+    if (c_.arch == "deepseek2") {
+      gen::write_deepseek2_keys(c_, w_);
+    } else {
+      llama_keys();
+    }
+    if (c_.vocab_from.empty()) {
+      synthetic_vocab();
+    } else {
+      copy_vocab();
+    }
+    if (c_.arch == "deepseek2") {
+      gen::write_deepseek2_tensors(c_, t_);
+    } else {
+      llama_tensors();
+    }
+    w_.write(c_.out);
+  }
+
+ private:
+  // more_bits: a tensor that llama.cpp's _K_M mixes store as Q6_K (gen_model/quant_mix.h).
+  void matrix(const std::string& name, int64_t rows, int64_t cols, bool more_bits = false) {
+    if (!mix_) return t_.matrix(name, rows, cols);
+    gen::TensorMaker(w_, c_.seed, gen::quant_mix_type(*mix_, more_bits, cols))
+        .matrix(name, rows, cols);
+  }
+  void vector(const std::string& name, int64_t n, double mean, double stddev) {
+    t_.vector(name, n, mean, stddev);
+  }
+
+  void llama_keys() {
+    const std::string& a = c_.arch;
     w_.set_u32(a + ".context_length", u32(c_.n_ctx));
     w_.set_u32(a + ".embedding_length", u32(c_.n_embd));
     w_.set_u32(a + ".block_count", u32(c_.n_layer));
@@ -162,23 +103,23 @@ class ModelWriter {
       w_.set_str(a + ".rope.scaling.type", "linear");
       w_.set_f32(a + ".rope.scaling.factor", c_.rope_factor);
     }
-    if (c_.vocab_from.empty()) {
-      synthetic_vocab();
-    } else {
-      copy_vocab();
-    }
+  }
 
-    matrix("token_embd.weight", c_.n_vocab, c_.n_embd);
+  void llama_tensors() {
+    const std::string& a = c_.arch;
+    const int64_t n_q = c_.n_head * c_.head_dim, n_kv = c_.n_head_kv * c_.head_dim;
+    matrix("token_embd.weight", c_.n_vocab, c_.n_embd, /*more_bits=*/c_.tied);
     vector("output_norm.weight", c_.n_embd, 1.0, 0.1);
-    if (!c_.tied) matrix("output.weight", c_.n_vocab, c_.n_embd);
+    if (!c_.tied) matrix("output.weight", c_.n_vocab, c_.n_embd, /*more_bits=*/true);
     if (c_.rope_scaling == "llama3")
       w_.add_tensor_f32("rope_freqs.weight", DType::F32, {c_.head_dim / 2}, llama3_rope_factors());
     for (int64_t l = 0; l < c_.n_layer; ++l) {
       const std::string p = "blk." + std::to_string(l) + ".";
+      const bool more_bits = gen::use_more_bits(l, c_.n_layer);
       vector(p + "attn_norm.weight", c_.n_embd, 1.0, 0.1);
       matrix(p + "attn_q.weight", n_q, c_.n_embd);
       matrix(p + "attn_k.weight", n_kv, c_.n_embd);
-      matrix(p + "attn_v.weight", n_kv, c_.n_embd);
+      matrix(p + "attn_v.weight", n_kv, c_.n_embd, more_bits);
       if (a == "qwen2") {
         vector(p + "attn_q.bias", n_q, 0.0, 0.5);
         vector(p + "attn_k.bias", n_kv, 0.0, 0.5);
@@ -188,12 +129,10 @@ class ModelWriter {
       vector(p + "ffn_norm.weight", c_.n_embd, 1.0, 0.1);
       matrix(p + "ffn_gate.weight", c_.n_ff, c_.n_embd);
       matrix(p + "ffn_up.weight", c_.n_ff, c_.n_embd);
-      matrix(p + "ffn_down.weight", c_.n_embd, c_.n_ff);
+      matrix(p + "ffn_down.weight", c_.n_embd, c_.n_ff, more_bits);
     }
-    w_.write(c_.out);
   }
 
- private:
   static uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
   // Llama 3.1's frequency factors, as llama.cpp's converter writes them (conversion/llama.py,
@@ -277,12 +216,18 @@ class ModelWriter {
   }
 
   const GenConfig& c_;
-  DType type_;
+  std::optional<gen::QuantMix> mix_;  // --type q4_k_m / q5_k_m
+  DType type_;                        // the mix's base type for a mix
   GgufWriter w_;
+  gen::TensorMaker t_;
 };
 
 // Real shapes; options given explicitly on the command line win over the preset.
 void apply_preset(const std::string& preset, const CLI::App& app, GenConfig& c) {
+  if (preset.starts_with("ds-")) {
+    gen::apply_deepseek2_preset(preset, app, c);
+    return;
+  }
   auto set = [&](const char* opt, auto& field, auto value) {
     if (app.count(opt) == 0) field = value;
   };
@@ -316,6 +261,16 @@ void validate(GenConfig& c) {
   if (c.n_embd <= 0) fail("--n-embd", "> 0", c.n_embd);
   if (c.n_layer < 0) fail("--n-layer", ">= 0", c.n_layer);
   if (c.n_head <= 0) fail("--n-head", "> 0", c.n_head);
+  if (c.n_ff <= 0) fail("--n-ff", "> 0", c.n_ff);
+  if (c.n_vocab < 259 && c.vocab_from.empty()) {
+    fail("--n-vocab", ">= 259 (<unk>, <s>, </s> and 256 byte tokens)", c.n_vocab);
+  }
+  if (c.arch == "deepseek2") {
+    gen::validate_deepseek2(c);
+    return;
+  }
+  if (c.rope_scaling == "yarn")
+    throw Error("latent-gen-model: --rope-scaling yarn needs deepseek2");
   if (c.n_head_kv == 0) c.n_head_kv = c.n_head;
   if (c.n_head_kv < 0 || c.n_head % c.n_head_kv != 0) {
     fail("--n-head-kv", "a divisor of --n-head " + std::to_string(c.n_head), c.n_head_kv);
@@ -326,10 +281,6 @@ void validate(GenConfig& c) {
     c.head_dim = c.n_embd / c.n_head;
   }
   if (c.head_dim <= 0 || c.head_dim % 2 != 0) fail("--head-dim", "even and > 0", c.head_dim);
-  if (c.n_ff <= 0) fail("--n-ff", "> 0", c.n_ff);
-  if (c.n_vocab < 259 && c.vocab_from.empty()) {
-    fail("--n-vocab", ">= 259 (<unk>, <s>, </s> and 256 byte tokens)", c.n_vocab);
-  }
   if (c.rope_factor == 0.0f) c.rope_factor = c.rope_scaling == "llama3" ? 8.0f : 2.0f;
   if (c.rope_scaling == "llama3" && c.arch != "llama") {
     throw Error(
@@ -341,10 +292,15 @@ void validate(GenConfig& c) {
 int run(int argc, char** argv) {
   GenConfig c;
   std::string preset;
-  CLI::App app{"Writes a random-weight llama/qwen2 GGUF model."};
-  app.add_option("--preset", preset, "real shapes: tinyllama | llama32-1b (explicit options win)")
-      ->check(CLI::IsMember({"tinyllama", "llama32-1b"}));
-  app.add_option("--arch", c.arch)->check(CLI::IsMember({"llama", "qwen2"}))->capture_default_str();
+  CLI::App app{"Writes a random-weight llama/qwen2/deepseek2 GGUF model."};
+  app.add_option("--preset", preset,
+                 "real shapes: tinyllama | llama32-1b | ds-v2-lite; small deepseek2 test models: "
+                 "ds-v2-lite-tiny | ds-v3-tiny (explicit options win)")
+      ->check(CLI::IsMember(
+          {"tinyllama", "llama32-1b", "ds-v2-lite", "ds-v2-lite-tiny", "ds-v3-tiny"}));
+  app.add_option("--arch", c.arch)
+      ->check(CLI::IsMember({"llama", "qwen2", "deepseek2"}))
+      ->capture_default_str();
   app.add_option("--n-embd", c.n_embd)->capture_default_str();
   app.add_option("--n-layer", c.n_layer)->capture_default_str();
   app.add_option("--n-head", c.n_head)->capture_default_str();
@@ -358,17 +314,20 @@ int run(int argc, char** argv) {
   app.add_option("--rms-eps", c.rms_eps)->capture_default_str();
   app.add_flag("--tied", c.tied, "no output.weight: the output projection is token_embd");
   app.add_option("--rope-scaling", c.rope_scaling)
-      ->check(CLI::IsMember({"none", "linear", "llama3"}))
+      ->check(CLI::IsMember({"none", "linear", "llama3", "yarn"}))
       ->capture_default_str();
-  app.add_option("--rope-factor", c.rope_factor, "scaling factor (default: linear 2, llama3 8)");
-  app.add_option("--type", c.type, "type of the 2-D weight matrices")
+  app.add_option("--rope-factor", c.rope_factor,
+                 "scaling factor (default: linear 2, llama3 8, yarn 40)");
+  app.add_option("--type", c.type,
+                 "type of the 2-D weight matrices; q4_k_m, q5_k_m: llama.cpp's mixes")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k",
-                             "q3_k", "q4_k", "q5_k", "q6_k"}))
+                             "q3_k", "q4_k", "q5_k", "q6_k", "q4_k_m", "q5_k_m"}))
       ->capture_default_str();
   app.add_option("--seed", c.seed)->capture_default_str();
   app.add_option("--vocab-from", c.vocab_from,
                  "copy the tokenizer.* keys of this GGUF (its vocabulary size must be --n-vocab)");
   app.add_option("--out,-o", c.out, "output .gguf")->required();
+  gen::add_deepseek2_options(app, c.ds);
   CLI11_PARSE(app, argc, argv);
   if (!preset.empty()) apply_preset(preset, app, c);
   validate(c);

@@ -44,8 +44,27 @@ int info(const std::string& path) {
               model->weights().rope_freqs.data ? ", rope_freqs factors" : "");
   std::printf("output:          %s\n",
               model->weights().tied_output ? "tied to token_embd" : "separate");
-  std::printf("KV bytes/token:  %lld (f32 cache)\n",
-              static_cast<long long>(c.kv_bytes_per_token()));
+  if (c.arch == Arch::kDeepseek2) {
+    const Deepseek2Config& d = c.ds;
+    std::printf("mla:             q_lora %d, kv_lora %d, qk_nope %d, qk_rope %d, v_head %d\n",
+                d.q_lora_rank, d.kv_lora_rank, d.qk_nope, d.qk_rope, d.v_head_dim);
+    std::printf(
+        "moe:             %d experts, %d used, %d shared, groups %d (use %d), %s%s, "
+        "scale %g, ff %d, %d dense lead%s\n",
+        d.n_expert, d.n_expert_used, d.n_expert_shared, d.n_expert_groups, d.n_group_used,
+        d.gating == kernels::MoeGating::kSigmoid ? "sigmoid" : "softmax",
+        d.expert_weights_norm ? " normalised" : "", d.expert_weights_scale, d.n_ff_exp,
+        d.n_layer_dense_lead, d.n_layer_nextn ? ", MTP layers skipped" : "");
+    std::printf(
+        "KV bytes/token:  %lld (f32 cache: latent + rope, %d floats per layer); an "
+        "expanded K/V cache would take %lld (%.1fx)\n",
+        static_cast<long long>(c.kv_bytes_per_token()), d.kv_lora_rank + d.qk_rope,
+        static_cast<long long>(c.kv_bytes_per_token_expanded()),
+        double(c.kv_bytes_per_token_expanded()) / double(c.kv_bytes_per_token()));
+  } else {
+    std::printf("KV bytes/token:  %lld (f32 cache)\n",
+                static_cast<long long>(c.kv_bytes_per_token()));
+  }
   std::map<std::string, std::pair<int, uint64_t>> by_type;
   for (const auto& t : f.tensors()) {
     auto& e = by_type[std::string(dtype_name(t.dtype))];

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   add(latent::cli::add_info, "info");
   add(latent::cli::add_tokenize, "tokenize");
   add(latent::cli::add_logits, "logits");
+  add(latent::cli::add_chat, "chat");
+  add(latent::cli::add_bench, "bench");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -29,7 +29,8 @@ std::string_view stop_reason_name(StopReason reason);
 struct GenerateResult {
   std::vector<TokenId> tokens;  // generated ids
   StopReason stop = StopReason::kMaxTokens;
-  int32_t n_prompt = 0;
+  int32_t n_prompt = 0;  // prompt tokens run through the model
+  int32_t n_reused = 0;  // prompt tokens whose cache entries were kept from earlier (ChatSession)
   double prompt_seconds = 0.0;
   double generate_seconds = 0.0;
 };

@@ -44,6 +44,13 @@ struct RopeParams {
   float freq_base = 10000.0f;  // θ_i = p · freq_scale · base^(−2i/n_rot) / freq_factors[i]
   float freq_scale = 1.0f;     // 1/factor for linear scaling
   const float* freq_factors = nullptr;  // [n_rot/2] or null (Llama 3 rope_freqs)
+  // YaRN (ggml's rope_yarn): with ext_factor ≠ 0, pair i blends the interpolated angle θ_i and the
+  // extrapolated one θ_i/freq_scale by r_i = ext_factor·(1 − clamp((i − yarn_low)/max(0.001,
+  // yarn_high − yarn_low), 0, 1)): θ = θ_interp·(1 − r_i) + θ_extrap·r_i. cos and sin are scaled by
+  // mscale (1 unless the caller folds an attention factor into the rotation).
+  float ext_factor = 0.0f;
+  float yarn_low = 0.0f, yarn_high = 0.0f;
+  float mscale = 1.0f;
 };
 // Rotates x[t, h, 0..n_rot) in place for T tokens of n_heads heads of head_dim values at positions
 // pos[t].
@@ -65,5 +72,28 @@ struct AttentionParams {
 // positions 0..max(pos) already written. Never materialises a [T×T] score matrix.
 void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
                const AttentionParams& params);
+
+// DeepSeekMoE routing (DeepSeek-V2/V3 papers; llama.cpp build_moe_ffn). Per token: probabilities p
+// = softmax(logits) or sigmoid(logits); selection scores s = p + bias (bias only chooses, V3); with
+// n_group > 1 the experts form n_group equal groups, each scored by its max (V2) or the sum of its
+// top two (V3), and all but the best n_group_used groups are masked to −∞; the n_used highest s are
+// chosen (ties → lowest index), in descending order. Weights are p of the chosen, divided by their
+// sum when norm_weights (sum clamped to ≥ 2^−14 as llama.cpp does), times scale.
+enum class MoeGating { kSoftmax, kSigmoid };
+enum class MoeGroupScore { kMax, kTop2Sum };
+struct MoeRouteParams {
+  int64_t n_expert = 0;
+  int64_t n_used = 0;
+  int64_t n_group = 1;  // 1: no group limit
+  int64_t n_group_used = 1;
+  MoeGating gating = MoeGating::kSoftmax;
+  MoeGroupScore group_score = MoeGroupScore::kMax;
+  const float* bias = nullptr;  // [n_expert] selection bias or null
+  bool norm_weights = false;
+  float scale = 1.0f;
+};
+// logits [n_tokens, n_expert] → ids [n_tokens, n_used], weights [n_tokens, n_used].
+void moe_route(const float* logits, int64_t n_tokens, const MoeRouteParams& params, int32_t* ids,
+               float* weights);
 
 }  // namespace latent::kernels

@@ -18,6 +18,7 @@ struct ArchSpec {
 constexpr ArchSpec kArchs[] = {
     {"llama", Arch::kLlama, kernels::RopeMode::kNorm, false},
     {"qwen2", Arch::kQwen2, kernels::RopeMode::kNeox, true},
+    {"deepseek2", Arch::kDeepseek2, kernels::RopeMode::kNorm, false},
 };
 
 int32_t positive_i32(const GgufFile& f, const std::string& key, uint64_t value, uint64_t max) {
@@ -36,8 +37,22 @@ std::string supported_architectures() {
   return s;
 }
 
+int64_t ModelConfig::cache_k_width() const {
+  if (arch == Arch::kDeepseek2) return int64_t{ds.kv_lora_rank} + ds.qk_rope;
+  return int64_t{n_head_kv} * head_dim_k;
+}
+int64_t ModelConfig::cache_v_width() const {
+  return arch == Arch::kDeepseek2 ? 0 : int64_t{n_head_kv} * head_dim_v;
+}
+
 int64_t ModelConfig::kv_bytes_per_token() const {
-  return static_cast<int64_t>(n_layer) * n_head_kv * (head_dim_k + head_dim_v) *
+  return int64_t{n_layer} * (cache_k_width() + cache_v_width()) *
+         static_cast<int64_t>(sizeof(float));
+}
+
+int64_t ModelConfig::kv_bytes_per_token_expanded() const {
+  if (arch != Arch::kDeepseek2) return kv_bytes_per_token();
+  return int64_t{n_layer} * n_head * (int64_t{ds.qk_nope} + ds.qk_rope + ds.v_head_dim) *
          static_cast<int64_t>(sizeof(float));
 }
 
@@ -84,7 +99,7 @@ ModelConfig read_model_config(const GgufFile& f) {
   c.head_dim_v = c.head_dim_k;
   if (auto v = f.get_u64_opt(p + "attention.value_length"))
     c.head_dim_v = positive_i32(f, p + "attention.value_length", *v, 1 << 16);
-  if (c.head_dim_k != c.head_dim_v) {
+  if (c.head_dim_k != c.head_dim_v && c.arch != Arch::kDeepseek2) {
     throw Error::field(
         f.path(), p + "attention.value_length",
         "equal to key_length " + std::to_string(c.head_dim_k) + " for " + c.arch_name,
@@ -111,14 +126,18 @@ ModelConfig read_model_config(const GgufFile& f) {
       throw Error::field(f.path(), p + "rope.scaling.factor", "a value > 0",
                          std::to_string(factor));
     c.rope_freq_scale = 1.0f / factor;
-  } else if (c.rope_scaling_type != "none") {
-    throw Error::field(f.path(), p + "rope.scaling.type", "'none' or 'linear'",
-                       "'" + c.rope_scaling_type + "'");
+  } else if (c.rope_scaling_type != "none" &&
+             !(c.arch == Arch::kDeepseek2 && c.rope_scaling_type == "yarn")) {
+    throw Error::field(
+        f.path(), p + "rope.scaling.type",
+        c.arch == Arch::kDeepseek2 ? "'none', 'linear' or 'yarn'" : "'none' or 'linear'",
+        "'" + c.rope_scaling_type + "'");
   }
   // The vocabulary size comes from the embedding tensor (the authoritative shape), checked in
   // Weights.
   if (auto v = f.get_u64_opt(p + "vocab_size"))
     c.n_vocab = positive_i32(f, p + "vocab_size", *v, 1 << 24);
+  if (c.arch == Arch::kDeepseek2) read_deepseek2_config(f, c);
   return c;
 }
 

@@ -2,11 +2,16 @@
 #include "model/model.h"
 
 #include "base/error.h"
+#include "model/arch/deepseek2.h"
 #include "model/arch/llama.h"
 
 namespace latent {
 
 void Workspace::reserve(const ModelConfig& c, int64_t t) {
+  if (c.arch == Arch::kDeepseek2) {
+    reserve_deepseek2(c, t, *this);
+    return;
+  }
   auto grow = [](std::vector<float>& buf, int64_t n) {
     if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
   };
@@ -56,7 +61,11 @@ void Model::forward(std::span<const TokenId> tokens, std::span<const Pos> positi
                   std::to_string(cache.n_ctx()) + ", found " + std::to_string(positions[i]));
   }
   ws_.reserve(config_, static_cast<int64_t>(tokens.size()));
-  forward_llama(config_, weights_, ws_, tokens, positions, cache, all_logits, logits);
+  if (config_.arch == Arch::kDeepseek2) {
+    forward_deepseek2(config_, weights_, ws_, tokens, positions, cache, all_logits, logits);
+  } else {
+    forward_llama(config_, weights_, ws_, tokens, positions, cache, all_logits, logits);
+  }
 }
 
 }  // namespace latent

@@ -19,6 +19,12 @@ namespace latent {
 // Activation buffers of one forward call, grown on demand and reused.
 struct Workspace {
   std::vector<float> x, h, q, k, v, attn, gate, up, logits_in;
+  // deepseek2 only (sized by reserve_deepseek2): MLA latent-space buffers and the MoE batch.
+  std::vector<float> q_a, kva, q_abs, attn_lat, head_in, head_out, router, route_w, moe_x, moe_y,
+      moe_out;
+  std::vector<int32_t> route_ids, expert_rows, expert_count;
+  // When set, each MoE layer appends its chosen expert ids [n_tokens, n_expert_used] (tests).
+  std::vector<int32_t>* routing_trace = nullptr;
   void reserve(const ModelConfig& c, int64_t n_tokens);
 };
 
@@ -38,6 +44,8 @@ class Model {
   // past the cache.
   void forward(std::span<const TokenId> tokens, std::span<const Pos> positions, KvCache& cache,
                bool all_logits, float* logits);
+  // Test hook: record MoE routing choices of later forward calls into *trace (nullptr: stop).
+  void set_routing_trace(std::vector<int32_t>* trace) { ws_.routing_trace = trace; }
 
  private:
   explicit Model(GgufFile file);

@@ -1,52 +1,12 @@
-// Tensor lookup with shape and dtype checks for the llama family (llama, qwen2).
+// Tensor lookup with shape and dtype checks: the shared tensors, then the llama family (llama,
+// qwen2) layers here or the deepseek2 layers (weights_deepseek2.cpp).
 #include "model/weights.h"
 
 #include "base/error.h"
-#include "tensor/quant.h"
+#include "model/tensor_loader.h"
+#include "model/weights_deepseek2.h"
 
 namespace latent {
-namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-class TensorLoader {
- public:
-  explicit TensorLoader(const GgufFile& f) : f_(f) {}
-
-  // Matrices may use any dequantizable dtype; vectors (norms, biases, factors) must be F32 as
-  // llama.cpp's converter writes them.
-  TensorView get(const std::string& name, const std::vector<int64_t>& shape, bool required = true) {
-    const GgufTensorInfo* info = f_.find_tensor(name);
-    if (!info) {
-      if (!required) return TensorView{};
-      throw Error::field(f_.path(), "tensor '" + name + "'",
-                         "present with shape " + shape_str(shape), "missing");
-    }
-    std::vector<int64_t> found(info->shape.begin(), info->shape.begin() + info->n_dims);
-    if (found != shape) {
-      throw Error::field(f_.path(), "tensor '" + name + "' shape", shape_str(shape),
-                         shape_str(found));
-    }
-    TensorView v = f_.view(*info);
-    const bool is_vector = shape.size() == 1;
-    if (is_vector ? v.dtype != DType::F32 : !can_dequantize(v.dtype)) {
-      throw Error::field(
-          f_.path(), "tensor '" + name + "' type",
-          is_vector ? "f32" : "a supported type (f32, f16, bf16, q4_0..q8_0, q2_K..q6_K)",
-          std::string(dtype_name(v.dtype)));
-    }
-    return v;
-  }
-
- private:
-  const GgufFile& f_;
-};
-
-}  // namespace
 
 Weights load_weights(const GgufFile& f, ModelConfig& c) {
   TensorLoader t(f);
@@ -73,6 +33,10 @@ Weights load_weights(const GgufFile& f, ModelConfig& c) {
   w.tied_output = w.output.data == nullptr;
   if (w.tied_output) w.output = w.token_embd;
   w.rope_freqs = t.get("rope_freqs.weight", {c.n_rot / 2}, /*required=*/false);
+  if (c.arch == Arch::kDeepseek2) {
+    w.ds = load_deepseek2_layers(t, c);
+    return w;
+  }
   for (int32_t l = 0; l < c.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights L;

@@ -1,12 +1,14 @@
-// Weights: the named tensors of a llama-family model as TensorViews into the mapped GGUF, each
-// checked for presence, shape (outermost-first, [n_out, n_in] for matrices) and a dtype the kernels
-// can read. Does not own the bytes: the GgufFile must outlive it.
+// Weights: the named tensors of a model as TensorViews into the mapped GGUF (llama-family layers
+// here, deepseek2 layers in Deepseek2Weights), each checked for presence, shape (outermost-first,
+// [n_out, n_in] for matrices) and a dtype the kernels can read. Does not own the bytes: the
+// GgufFile must outlive it.
 #pragma once
 
 #include <vector>
 
 #include "gguf/gguf_reader.h"
 #include "model/config.h"
+#include "model/weights_deepseek2.h"
 #include "tensor/tensor_view.h"
 
 namespace latent {
@@ -27,7 +29,8 @@ struct Weights {
   TensorView output;       // [n_vocab, n_embd]; token_embd when the file ties them
   bool tied_output = false;
   TensorView rope_freqs;  // [n_rot/2] Llama 3 frequency factors, data == nullptr when absent
-  std::vector<LayerWeights> layers;
+  std::vector<LayerWeights> layers;  // llama family
+  Deepseek2Weights ds;               // deepseek2
 };
 
 // Loads and validates every tensor; fills config.n_vocab from token_embd. Throws latent::Error

@@ -1,11 +1,14 @@
 // Tokenizer: construction from GGUF, the encode pipeline of llama.cpp's llama_vocab::impl::tokenize
-// for SPM vocabularies (special-token partition, space prefix after specials, BOS/EOS), piece
-// lookup and whole-text decode. The merge algorithm is spm.cpp; UTF-8 assembly is detokenizer.cpp.
+// for SPM and BPE vocabularies (special-token partition, space prefix after specials, BOS/EOS),
+// piece lookup and whole-text decode. The merge algorithms are spm.cpp and bpe.cpp; UTF-8 assembly
+// is detokenizer.cpp.
 #include "tokenizer/tokenizer.h"
 
 #include "base/error.h"
 #include "gguf/gguf_reader.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/spm.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace latent {
 namespace {
@@ -67,11 +70,20 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {
   return from_vocab(read_vocab_data(file));
 }
 
+std::unique_ptr<Tokenizer> Tokenizer::from_tokenizer_json(const std::string& path) {
+  return from_vocab(read_tokenizer_json(path));
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData data) {
   return std::make_unique<Tokenizer>(Vocab(std::move(data)));
 }
 
-Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}
+Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
+  if (vocab_.is_byte_level()) bpe_ = std::make_unique<BpeModel>(vocab_);
+}
+
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special,
                                        bool parse_special) const {
@@ -87,6 +99,10 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special,
     if (fragment.token >= 0) {
       out.push_back(fragment.token);
       previous_was_special = true;
+      continue;
+    }
+    if (bpe_) {
+      bpe_->tokenize(vocab_, fragment.text, out);
       continue;
     }
     buffer.clear();

@@ -1,8 +1,8 @@
 // Tokenizer: the text <-> token id interface the engine, server and CLI use. Owns the encode
-// pipeline (special-token splitting, space prefix, BOS/EOS) around the subword algorithm of spm.h,
-// and whole-text decoding. The vocabulary itself is vocab.h; streaming decode is
-// StreamingDetokenizer (detokenizer.h, included here). Only tokenizer.ggml.model = "llama"
-// (SentencePiece-style) is supported so far.
+// pipeline (special-token splitting, space prefix, BOS/EOS) around the subword algorithms of spm.h
+// (tokenizer.ggml.model "llama") and bpe.h ("gpt2", byte-level BPE), and whole-text decoding. The
+// vocabulary itself is vocab.h (from GGUF, or tokenizer_json.h); streaming decode is
+// StreamingDetokenizer (detokenizer.h, included here).
 #pragma once
 
 #include <cstdint>
@@ -18,34 +18,46 @@
 namespace latent {
 
 class GgufFile;
+class BpeModel;
 
 class Tokenizer {
  public:
-  // Throws latent::Error for a missing/malformed vocabulary and for tokenizer models not supported
-  // yet: "gpt2" (byte-level BPE) says so; any other unknown model lists the supported ones.
+  // Throws latent::Error for a missing/malformed vocabulary, for tokenizer models other than
+  // "llama" and "gpt2" (the message lists the supported ones) and for an unknown
+  // tokenizer.ggml.pre.
   static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
+  // From a Hugging Face tokenizer.json (and the tokenizer_config.json beside it, when present); see
+  // tokenizer_json.h. Same results as the GGUF converted from that model.
+  static std::unique_ptr<Tokenizer> from_tokenizer_json(const std::string& path);
   // From an in-memory vocabulary (tests, tools). Throws latent::Error as Vocab does.
   static std::unique_ptr<Tokenizer> from_vocab(VocabData data);
 
   explicit Tokenizer(Vocab vocab);
+  ~Tokenizer();
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) = delete;
 
   int32_t n_vocab() const { return vocab_.n_vocab(); }
   TokenId bos() const { return vocab_.bos(); }       // -1 when the model has none
   TokenId eos() const { return vocab_.eos(); }       // -1 when the model has none
   bool add_bos() const { return vocab_.add_bos(); }  // tokenizer.ggml.add_bos_token, default true
   bool add_eos() const { return vocab_.add_eos(); }  // tokenizer.ggml.add_eos_token, default false
-  bool is_eog(TokenId id) const { return vocab_.is_eog(id); }  // EOS, EOT, EOM (end of generation)
+  // End of generation: EOS, EOT, EOM and end-of-turn tokens such as <|eot_id|> and <|im_end|>
+  // (stop tokens).
+  bool is_eog(TokenId id) const { return vocab_.is_eog(id); }
   const Vocab& vocab() const { return vocab_; }
 
   // llama_tokenize semantics. add_special: BOS/EOS per add_bos()/add_eos(). parse_special: the
-  // texts of control and unknown tokens ("<s>", "</s>", "<unk>") in `text` become those tokens;
-  // otherwise they are tokenized as plain text. User-defined tokens are always split out first, as
-  // llama.cpp does. Each text fragment at the start or right after a special token gets a ' '
-  // prefix when add_space_prefix is set (tokenizer.ggml.add_space_prefix, default true).
+  // texts of control and unknown tokens ("<s>", "</s>", "<|eot_id|>") in `text` become those
+  // tokens; otherwise they are tokenized as plain text. User-defined tokens (tokenizer.json's
+  // non-special added tokens) are always split out first, as llama.cpp does. SPM only: each text
+  // fragment at the start or right after a special token gets a ' ' prefix when add_space_prefix is
+  // set (tokenizer.ggml.add_space_prefix, default true; always false for BPE).
   std::vector<TokenId> encode(std::string_view text, bool add_special,
                               bool parse_special = false) const;
 
-  // The bytes the token stands for: ▁ -> ' ', <0x0A> -> "\n", control/unknown tokens -> "".
+  // The bytes the token stands for: ▁ -> ' ', <0x0A> -> "\n", byte-level "Ġ" -> ' ',
+  // control/unknown tokens -> "".
   // A byte token may be a fragment of a UTF-8 character. Throws latent::Error for an id outside
   // [0, n_vocab).
   std::string token_to_piece(TokenId id) const;
@@ -59,6 +71,7 @@ class Tokenizer {
 
  private:
   Vocab vocab_;
+  std::unique_ptr<BpeModel> bpe_;  // byte-level vocabularies only
 };
 
 }  // namespace latent

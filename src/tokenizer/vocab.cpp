@@ -1,7 +1,8 @@
 // Vocab construction: reading the tokenizer.ggml.* GGUF keys, validating them, and building the
 // lookup tables (text -> id, byte -> id, decoded pieces, special tokens, end-of-generation ids).
 // The defaults and the piece rules follow llama.cpp's llama_vocab::impl::load / token_to_piece for
-// SPM vocabularies. Tokenizing and decoding live in spm.cpp, tokenizer.cpp and detokenizer.cpp.
+// SPM and BPE vocabularies. Tokenizing and decoding live in spm.cpp, tokenizer.cpp and
+// detokenizer.cpp.
 #include "tokenizer/vocab.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "base/error.h"
 #include "gguf/gguf_reader.h"
+#include "tokenizer/byte_unicode.h"
 
 namespace latent {
 namespace {
@@ -24,6 +26,24 @@ constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581 '▁', Sent
 // detects these by text, too).
 constexpr std::string_view kEndOfTurnTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>",
                                                 "<end_of_turn>", "<|endoftext|>"};
+// Texts that end generation wherever they occur (llama.cpp's special_eog_ids list, the part that
+// applies to the model families latent knows): end-of-turn and end-of-message markers.
+constexpr std::string_view kEndOfGenerationTexts[] = {
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<EOT>",
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+
+// llama.cpp: pre-tokenizers whose models add BOS unless the GGUF says otherwise.
+bool bpe_adds_bos_by_default(std::string_view pre) {
+  return pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3" || pre == "falcon3";
+}
 
 // A special-token id key: absent -> `fallback`; present -> its value, or -1 when the value is
 // negative or does not fit (files write 0xFFFFFFFF for "none"). Range against n_vocab is checked by
@@ -79,18 +99,33 @@ VocabData read_vocab_data(const GgufFile& file) {
   VocabData data;
   data.source = file.path();
   std::optional<std::string> model = file.get_str_opt(kKeyModel);
-  if (!model)
-    throw Error::field(file.path(), kKeyModel, "a tokenizer model (\"llama\")", "missing");
-  if (*model == "gpt2") {
-    throw Error(file.path() + ": " + std::string(kKeyModel) +
-                ": \"gpt2\" is a byte-level BPE tokenizer, which is not supported yet (supported: "
-                "\"llama\", SentencePiece-style)");
+  if (!model) {
+    throw Error::field(file.path(), kKeyModel, "a tokenizer model (\"llama\" or \"gpt2\")",
+                       "missing");
   }
-  if (*model != "llama") {
-    throw Error::field(file.path(), kKeyModel, "one of the supported tokenizer models: \"llama\"",
+  if (*model != "llama" && *model != "gpt2") {
+    throw Error::field(file.path(), kKeyModel,
+                       "one of the supported tokenizer models: \"llama\" (SentencePiece), \"gpt2\" "
+                       "(byte-level BPE)",
                        "\"" + *model + "\"");
   }
   data.model = *model;
+  if (data.model == "gpt2") {
+    // llama.cpp's defaults for BPE vocabularies.
+    data.pre = file.get_str_opt("tokenizer.ggml.pre").value_or("");
+    std::optional<std::vector<std::string>> merges =
+        file.get_str_array_opt("tokenizer.ggml.merges");
+    if (!merges) {
+      throw Error::field(file.path(), "tokenizer.ggml.merges", "an array of \"left right\" merges",
+                         "missing");
+    }
+    data.merges = std::move(*merges);
+    data.bos = 11;
+    data.eos = 11;
+    data.unk = -1;
+    data.add_bos = bpe_adds_bos_by_default(data.pre);
+    data.add_space_prefix = false;
+  }
 
   std::optional<std::vector<std::string>> tokens = file.get_str_array_opt(kKeyTokens);
   if (!tokens) throw Error::field(file.path(), kKeyTokens, "an array of token strings", "missing");
@@ -122,6 +157,9 @@ VocabData read_vocab_data(const GgufFile& file) {
 Vocab::Vocab(VocabData data)
     : source_(std::move(data.source)),
       model_(std::move(data.model)),
+      pre_(std::move(data.pre)),
+      merges_(std::move(data.merges)),
+      ignore_merges_(data.ignore_merges),
       tokens_(std::move(data.tokens)),
       scores_(std::move(data.scores)),
       types_(std::move(data.types)),
@@ -162,7 +200,7 @@ void Vocab::build_lookups() {
     std::string& piece = pieces_[static_cast<size_t>(id)];
     switch (type(id)) {
       case TokenType::kNormal:
-        piece = replace_space_markers(text);
+        piece = is_byte_level() ? unicode_to_bytes(text) : replace_space_markers(text);
         break;
       case TokenType::kByte: {
         const int byte = parse_byte_token(text);
@@ -181,6 +219,7 @@ void Vocab::build_lookups() {
     static constexpr char kHex[] = "0123456789ABCDEF";
     const char name[] = {'<', '0', 'x', kHex[byte >> 4], kHex[byte & 15], '>'};
     TokenId id = find(std::string_view(name, sizeof(name)));
+    if (id < 0 && is_byte_level()) id = find(byte_to_unicode(static_cast<uint8_t>(byte)));
     if (id < 0) id = find(std::string_view(std::string(1, static_cast<char>(byte))));
     byte_tokens_[byte] = id >= 0 ? id : unk_;
   }
@@ -205,7 +244,12 @@ void Vocab::build_specials(TokenId eom) {
       }
     }
   }
-  for (TokenId id : {eos_, eot_, eom}) {
+  std::vector<TokenId> eog = {eos_, eot_, eom};
+  for (std::string_view candidate : kEndOfGenerationTexts) {
+    const TokenId id = find(candidate);
+    if (id >= 0) eog.push_back(id);
+  }
+  for (TokenId id : eog) {
     if (id >= 0 && std::find(eog_ids_.begin(), eog_ids_.end(), id) == eog_ids_.end()) {
       eog_ids_.push_back(id);
     }

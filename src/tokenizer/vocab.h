@@ -1,7 +1,9 @@
 // Vocab: the token table of a tokenizer (texts, scores, token types, special ids, add_* flags) and
 // the lookups built from it (text -> id, byte -> id, decoded pieces, special-token list,
 // end-of-generation set). Loads it from the tokenizer.ggml.* keys of a GGUF file or from plain data
-// (tests). It does not tokenize or decode text; spm.h and detokenizer.h do.
+// (tests); tokenizer_json.h reads Hugging Face tokenizer.json into the same VocabData. Byte-level
+// BPE vocabularies (model "gpt2") also carry merges and a pre-tokenizer name. It does not tokenize
+// or decode text; spm.h, bpe.h and detokenizer.h do.
 #pragma once
 
 #include <cstdint>
@@ -30,10 +32,13 @@ enum class TokenType : int32_t {
 };
 
 // The vocabulary as plain data, before validation. Defaults are those llama.cpp uses for
-// tokenizer.ggml.model = "llama" when a key is absent.
+// tokenizer.ggml.model = "llama" when a key is absent (read_vocab_data sets the "gpt2" ones).
 struct VocabData {
   std::string source = "<memory>";  // file path, for error messages
-  std::string model = "llama";      // tokenizer.ggml.model
+  std::string model = "llama";      // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (BPE)
+  std::string pre;                  // tokenizer.ggml.pre ("gpt2" only; "" = llama.cpp's default)
+  std::vector<std::string> merges;  // tokenizer.ggml.merges, "left right", rank = index ("gpt2")
+  bool ignore_merges = false;       // a word that is a token is not merged (HF BPE ignore_merges)
   std::vector<std::string> tokens;  // tokenizer.ggml.tokens (required, non-empty)
   std::vector<float> scores;        // tokenizer.ggml.scores; empty -> all 0
   std::vector<TokenType> types;     // tokenizer.ggml.token_type; empty -> all kNormal
@@ -49,8 +54,8 @@ struct VocabData {
 };
 
 // Reads the tokenizer.ggml.* keys. Throws latent::Error for a missing or malformed vocabulary and
-// for tokenizer models this build cannot tokenize (only "llama", SentencePiece-style, is
-// supported).
+// for tokenizer models this build cannot tokenize (supported: "llama", SentencePiece-style, and
+// "gpt2", byte-level BPE; "bert" WordPiece, "t5" Unigram, "rwkv" ... are not).
 VocabData read_vocab_data(const GgufFile& file);
 
 class Vocab {
@@ -71,7 +76,9 @@ class Vocab {
   TokenId byte_token(uint8_t byte) const { return byte_tokens_[byte]; }
 
   // Bytes the token stands for in decoded text: ▁ -> ' ' for normal tokens, <0x0A> -> "\n" for byte
-  // tokens, the raw text for user-defined tokens, "" for control/unknown/unused tokens.
+  // tokens, the raw text for user-defined tokens, "" for control/unknown/unused tokens. In a "gpt2"
+  // vocabulary a normal token's code points map back through the byte <-> unicode table ("Ġ" -> '
+  // ').
   const std::string& piece(TokenId id) const { return pieces_[static_cast<size_t>(id)]; }
 
   // Control, user-defined and unknown tokens with non-empty text, longest text first: the texts
@@ -80,6 +87,10 @@ class Vocab {
 
   const std::string& source() const { return source_; }
   const std::string& model() const { return model_; }
+  bool is_byte_level() const { return model_ == "gpt2"; }
+  const std::string& pre() const { return pre_; }
+  const std::vector<std::string>& merges() const { return merges_; }
+  bool ignore_merges() const { return ignore_merges_; }
   TokenId bos() const { return bos_; }
   TokenId eos() const { return eos_; }
   TokenId unk() const { return unk_; }
@@ -101,6 +112,9 @@ class Vocab {
 
   std::string source_;
   std::string model_;
+  std::string pre_;
+  std::vector<std::string> merges_;
+  bool ignore_merges_ = false;
   std::vector<std::string> tokens_;
   std::vector<float> scores_;
   std::vector<TokenType> types_;

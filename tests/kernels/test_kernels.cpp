@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "tensor/quant.h"
@@ -40,7 +41,10 @@ TEST(RefKernels, DotMatchesDoubleOverAwkwardSizes) {
   }
 }
 
+// The threaded reference path equals ref/ bit for bit (scalar ISA; the SIMD paths have their own
+// bounds in test_dot_float.cpp and test_attention_fast.cpp).
 TEST(Kernels, MatmulF32MatchesDoubleAndRef) {
+  kernels::cpu::set_isa_cap(kernels::cpu::Isa::kScalar);
   for (auto [m, n, k] : {std::tuple{1, 1, 1}, {3, 17, 33}, {5, 64, 64}, {2, 129, 70}}) {
     auto x = randn(m * k, 7), w = randn(n * k, 8);
     TensorView tw{DType::F32, 2, {n, k, 1, 1}, w.data()};
@@ -55,9 +59,13 @@ TEST(Kernels, MatmulF32MatchesDoubleAndRef) {
         expect_close_to_dot(out[i * n + j], a, b);
       }
   }
+  kernels::cpu::set_isa_cap(kernels::cpu::Isa::kAvx512);  // back to the best this CPU has
 }
 
+// The reference path (scalar ISA; the fast paths round activations and have their own tests in
+// test_dot_*.cpp).
 TEST(Kernels, MatmulQuantizedEqualsDotWithDequantizedRows) {
+  kernels::cpu::set_isa_cap(kernels::cpu::Isa::kScalar);
   const int m = 3, n = 37, k = 256;
   auto x = randn(m * k, 11), w = randn(n * k, 12);
   for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
@@ -74,6 +82,7 @@ TEST(Kernels, MatmulQuantizedEqualsDotWithDequantizedRows) {
             << dtype_name(t);
     }
   }
+  kernels::cpu::set_isa_cap(kernels::cpu::Isa::kAvx512);  // back to the best this CPU has
 }
 
 TEST(RefKernels, RmsNormMatchesFormula) {
@@ -134,6 +143,7 @@ TEST(RefKernels, RopeNormNeoxPartialAndFactors) {
 
 // Attention against a double-precision softmax over the causal prefix, with GQA.
 TEST(Kernels, AttentionMatchesNaiveCausalSoftmaxWithGqa) {
+  kernels::cpu::set_isa_cap(kernels::cpu::Isa::kScalar);  // bit-equal to ref/ (see above)
   const int n_head = 4, n_head_kv = 2, d = 5, n_pos = 9;
   const int stride = n_head_kv * d;
   auto k = randn(n_pos * stride, 21), v = randn(n_pos * stride, 22);
@@ -164,6 +174,7 @@ TEST(Kernels, AttentionMatchesNaiveCausalSoftmaxWithGqa) {
         EXPECT_NEAR(out[(t * n_head + h) * d + i], o, 1e-5);
       }
     }
+  kernels::cpu::set_isa_cap(kernels::cpu::Isa::kAvx512);
 }
 
 TEST(Kernels, ThreadCountIsRespected) {

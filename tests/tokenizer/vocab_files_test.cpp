@@ -14,6 +14,7 @@
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_test_util.h"
 
 namespace latent {
 namespace {
@@ -23,31 +24,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& relative) {
   return Tokenizer::from_gguf(file);
 }
 
-// The .inp format: every string is followed by "\n__ggml_vocab_test__\n".
-std::vector<std::string> read_inp_cases(const std::string& path) {
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  const std::string all = test::read_file(path);
-  std::vector<std::string> cases;
-  size_t begin = 0;
-  for (size_t end = all.find(separator); end != std::string::npos;
-       end = all.find(separator, begin)) {
-    cases.push_back(all.substr(begin, end - begin));
-    begin = end + separator.size();
-  }
-  return cases;
-}
-
-std::vector<std::vector<TokenId>> read_out_lines(const std::string& path) {
-  std::vector<std::vector<TokenId>> lines;
-  std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    std::vector<TokenId> ids;
-    for (TokenId id; fields >> id;) ids.push_back(id);
-    lines.push_back(std::move(ids));
-  }
-  return lines;
-}
+using test::read_inp_cases;
+using test::read_out_lines;
 
 void expect_vocab_test_cases(const std::string& vocab_name) {
   const std::string base = "llama.cpp-vocab/ggml-vocab-" + vocab_name + ".gguf";
@@ -148,16 +126,17 @@ TEST(VocabFiles, Stories260KGreedyTextStreamsLikeLlama2c) {
   EXPECT_EQ(tokenizer->decode(with_bos), expected_256);
 }
 
-TEST(VocabFiles, Gpt2ModelIsNotSupportedYet) {
-  GgufFile file = GgufFile::open(test::testdata_path("llama.cpp-vocab/ggml-vocab-gpt-2.gguf"));
+// WordPiece (BERT) is not a tokenizer model latent implements: a clear error naming the key.
+TEST(VocabFiles, BertModelIsNotSupported) {
+  GgufFile file = GgufFile::open(test::testdata_path("llama.cpp-vocab/ggml-vocab-bert-bge.gguf"));
   try {
     Tokenizer::from_gguf(file);
     FAIL() << "expected latent::Error";
   } catch (const Error& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("tokenizer.ggml.model"), std::string::npos) << message;
-    EXPECT_NE(message.find("byte-level BPE"), std::string::npos) << message;
-    EXPECT_NE(message.find("not supported yet"), std::string::npos) << message;
+    EXPECT_NE(message.find("\"bert\""), std::string::npos) << message;
+    EXPECT_NE(message.find("\"gpt2\""), std::string::npos) << message;
   }
 }
 

@@ -1,12 +1,13 @@
 // The public kernels (kernels.h) on CPU: OpenMP threads over independent output rows / heads, each
-// thread running the reference inner loops. This is the sane threaded baseline; the SIMD issue
-// replaces the inner loops here without touching callers.
+// thread running the active ISA's inner loops (cpu/avx512/, cpu/avx2/ via dot_kernels.h and
+// float_ops.h) or the reference loops where there is no fast path (scalar CPUs, odd shapes).
 #include <omp.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/dot_kernels.h"
+#include "kernels/cpu/float_ops.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "tensor/dtype.h"
@@ -59,12 +60,14 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   static thread_local std::vector<uint8_t> act;
   if (static_cast<int64_t>(act.size()) < m * act_bytes)
     act.resize(static_cast<size_t>(m * act_bytes));
+  // The workers must use this thread's buffer: inside the region `act` names their own (empty) one.
+  uint8_t* const act_buf = act.data();
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int nt = threads_for(n / cpu::kTileRows + 1, m * n * k);
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i) dk.convert_act(x + i * k, act.data() + i * act_bytes, k);
+    for (int64_t i = 0; i < m; ++i) dk.convert_act(x + i * k, act_buf + i * act_bytes, k);
     // Split weight rows evenly in whole tiles; each thread walks its rows block by block.
     const int64_t tiles = (n + cpu::kTileRows - 1) / cpu::kTileRows;
     const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
@@ -76,7 +79,7 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
         const int cols = static_cast<int>(std::min<int64_t>(cpu::kTileCols, m - i));
         for (int64_t j = jb; j < je; j += cpu::kTileRows) {
           const int rows = static_cast<int>(std::min<int64_t>(cpu::kTileRows, je - j));
-          dk.tile(k, wb + j * w_bytes, w_bytes, rows, act.data() + i * act_bytes, act_bytes, cols,
+          dk.tile(k, wb + j * w_bytes, w_bytes, rows, act_buf + i * act_bytes, act_bytes, cols,
                   out + i * n + j, n);
         }
       }
@@ -99,18 +102,65 @@ void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float*
   ref::get_rows(table, ids, n_ids, out);
 }
 
+namespace {
+
+// The active ISA's float ops, or null on a CPU without AVX2 (→ reference loops).
+const cpu::FloatOps* float_ops() {
+  switch (cpu::active_isa()) {
+    case cpu::Isa::kAvx512:
+      return &cpu::float_ops_avx512();
+    case cpu::Isa::kAvx2:
+      return &cpu::float_ops_avx2();
+    default:
+      return nullptr;
+  }
+}
+
+// Elementwise work below this many floats per thread stays on one thread.
+constexpr int64_t kMinFloatsPerThread = 1 << 14;
+
+// fn(i0, i1) over [0, n) split into contiguous ranges (multiples of 16) across threads.
+template <class Fn>
+void parallel_ranges(int64_t n, Fn fn) {
+  const int nt = threads_for(n / 16 + 1, n * (kMinWorkPerThread / kMinFloatsPerThread));
+  if (nt <= 1) {
+    fn(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
+    const int64_t i0 = std::min(n, (n / 16 * tid / cnt) * 16);
+    const int64_t i1 = tid == cnt - 1 ? n : std::min(n, (n / 16 * (tid + 1) / cnt) * 16);
+    fn(i0, i1);
+  }
+}
+
+}  // namespace
+
 void rms_norm(const float* x, const float* weight, int64_t rows, int64_t n, float eps, float* out) {
-  ref::rms_norm(x, weight, rows, n, eps, out);
+  const cpu::FloatOps* ops = float_ops();
+  if (!ops) return ref::rms_norm(x, weight, rows, n, eps, out);
+  const int nt = threads_for(rows, rows * n * (kMinWorkPerThread / kMinFloatsPerThread));
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) ops->rms_norm_row(x + r * n, weight, n, eps, out + r * n);
 }
 
 void add_bias(float* x, const float* bias, int64_t rows, int64_t n) {
-  ref::add_bias(x, bias, rows, n);
+  const cpu::FloatOps* ops = float_ops();
+  if (!ops) return ref::add_bias(x, bias, rows, n);
+  for (int64_t r = 0; r < rows; ++r) ops->add(x + r * n, bias, n, x + r * n);
 }
 void add(const float* a, const float* b, int64_t n, float* out) {
-  ref::add(a, b, n, out);
+  const cpu::FloatOps* ops = float_ops();
+  if (!ops) return ref::add(a, b, n, out);
+  parallel_ranges(n, [&](int64_t i0, int64_t i1) { ops->add(a + i0, b + i0, i1 - i0, out + i0); });
 }
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
-  ref::swiglu(gate, up, n, out);
+  const cpu::FloatOps* ops = float_ops();
+  if (!ops) return ref::swiglu(gate, up, n, out);
+  parallel_ranges(
+      n, [&](int64_t i0, int64_t i1) { ops->swiglu(gate + i0, up + i0, i1 - i0, out + i0); });
 }
 
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* pos,
@@ -125,6 +175,19 @@ void attention(const float* q, const float* k, const float* v, const int32_t* po
   const int64_t group = p.n_head / p.n_head_kv;
   const int64_t work = p.n_tokens * p.n_head;
   const int nt = threads_for(work, work * (int64_t{max_pos} + 1) * p.head_dim);
+  const cpu::FloatOps* ops = float_ops();
+  if (ops && p.head_dim <= cpu::kMaxFastHeadDim) {
+    // Fused online softmax, no scratch. Items are (token, head) in token-major order, dealt out
+    // round-robin: neighbouring items cost the same (cost ∝ pos[t]), so causal prefill splits
+    // evenly however the positions grow.
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+    for (int64_t i = 0; i < work; ++i) {
+      const int64_t t = i / p.n_head, h = i % p.n_head;
+      const int64_t off = (t * p.n_head + h) * p.head_dim;
+      ops->attention_head(q + off, k, v, pos[t], h / group, out + off, p);
+    }
+    return;
+  }
 #pragma omp parallel num_threads(nt)
   {
     std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
@@ -137,4 +200,11 @@ void attention(const float* q, const float* k, const float* v, const int32_t* po
   }
 }
 
+}  // namespace latent::kernels
+
+namespace latent::kernels {
+void moe_route(const float* logits, int64_t n_tokens, const MoeRouteParams& params, int32_t* ids,
+               float* weights) {
+  ref::moe_route(logits, n_tokens, params, ids, weights);
+}
 }  // namespace latent::kernels

@@ -1,4 +1,5 @@
 // Reference norms, residual adds, activations and rotary embeddings.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/ref/ref_kernels.h"
@@ -41,8 +42,14 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
       double theta = static_cast<double>(pos[t]) * p.freq_scale *
                      std::pow(static_cast<double>(p.freq_base), -2.0 * i / p.n_rot);
       if (p.freq_factors) theta /= p.freq_factors[i];
-      const float c = static_cast<float>(std::cos(theta));
-      const float s = static_cast<float>(std::sin(theta));
+      if (p.ext_factor != 0.0f) {
+        // YaRN: θ = θ_interp·(1 − r) + θ_extrap·r, r = ext·(1 − clamp((i − low)/(high − low)))
+        const double y = (i - p.yarn_low) / std::max(0.001, double(p.yarn_high) - p.yarn_low);
+        const double r = p.ext_factor * (1.0 - std::min(1.0, std::max(0.0, y)));
+        theta = theta * (1.0 - r) + theta / p.freq_scale * r;
+      }
+      const float c = static_cast<float>(std::cos(theta) * p.mscale);
+      const float s = static_cast<float>(std::sin(theta) * p.mscale);
       // NORM rotates (x[2i], x[2i+1]); NEOX rotates (x[i], x[i + n_rot/2])
       const int64_t i0 = p.mode == RopeMode::kNorm ? 2 * i : i;
       const int64_t i1 = p.mode == RopeMode::kNorm ? 2 * i + 1 : i + half;

@@ -27,5 +27,7 @@ void attention_head(const float* q, const float* k, const float* v, int32_t pos,
                     float* out, float* scores, const AttentionParams& params);
 void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
                const AttentionParams& params);
+void moe_route(const float* logits, int64_t n_tokens, const MoeRouteParams& params, int32_t* ids,
+               float* weights);
 
 }  // namespace latent::kernels::ref

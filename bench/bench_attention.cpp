@@ -1,0 +1,67 @@
+// kernels::attention at the TinyLlama head shape (32 query heads, 4 KV heads, head_dim 64): a
+// 512-token causal prefill (FLOP/s: 4·head_dim per (token, head, visible position)) and one decode
+// token at position 2048 (KV-cache bytes read per second), on 1 and 2 threads.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/isa.h"
+#include "kernels/kernels.h"
+
+namespace latent {
+namespace {
+
+constexpr int64_t kHead = 32, kHeadKv = 4, kDim = 64, kStride = kHeadKv * kDim;
+
+std::vector<float> randn(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// Args: first position, tokens, threads.
+void BM_Attention(benchmark::State& state) {
+  const int64_t first = state.range(0), n_tok = state.range(1);
+  kernels::set_num_threads(static_cast<int>(state.range(2)));
+  const int64_t n_pos = first + n_tok;
+  const auto k = randn(static_cast<size_t>(n_pos * kStride), 1);
+  const auto v = randn(static_cast<size_t>(n_pos * kStride), 2);
+  const auto q = randn(static_cast<size_t>(n_tok * kHead * kDim), 3);
+  std::vector<float> out(q.size());
+  std::vector<int32_t> pos(static_cast<size_t>(n_tok));
+  double visible = 0;  // Σ_t (pos[t] + 1)
+  for (int64_t t = 0; t < n_tok; ++t)
+    visible += double(pos[t] = static_cast<int32_t>(first + t)) + 1;
+  const kernels::AttentionParams p{n_tok, kHead,   kHeadKv,
+                                   kDim,  kStride, 1.0f / std::sqrt(float(kDim))};
+  for (auto _ : state) {
+    kernels::attention(q.data(), k.data(), v.data(), pos.data(), out.data(), p);
+    benchmark::DoNotOptimize(out.data());
+  }
+  using C = benchmark::Counter;
+  state.counters["FLOP/s"] =
+      C(visible * kHead * 4.0 * kDim, C::kIsIterationInvariantRate, C::kIs1000);
+  // K and V rows each query head's KV head reads (once per KV head when its group shares a cache)
+  state.counters["KV_B/s"] =
+      C(double(n_pos) * kStride * 2 * sizeof(float), C::kIsIterationInvariantRate, C::kIs1000);
+  state.SetLabel(std::string(kernels::cpu::isa_name(kernels::cpu::active_isa())));
+  kernels::set_num_threads(0);
+}
+
+BENCHMARK(BM_Attention)
+    ->ArgNames({"first_pos", "tokens", "threads"})
+    ->Args({0, 512, 1})
+    ->Args({0, 512, 2})
+    ->Args({2048, 1, 1})
+    ->Args({2048, 1, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace latent
+
+BENCHMARK_MAIN();

@@ -1,0 +1,241 @@
+// `latent bench`: llama-bench-style prompt (pp) and generation (tg) speed of one model, with the
+// machine's ceilings measured in the same run (read bandwidth, FP32/INT8/BF16 peaks) and every
+// figure as a fraction of its roofline; peak RSS against file + KV cache. A table on stdout, or
+// exactly one JSON object with --json. The loop is engine/bench.h, the ceilings kernels/peak.h.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/error.h"
+#include "cli/commands.h"
+#include "engine/bench.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/kernels.h"
+#include "kernels/peak.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "tensor/dtype.h"
+
+namespace latent::cli {
+namespace {
+
+constexpr double kPeakSeconds = 0.3;  // per arithmetic peak; long enough to be stable
+
+struct BenchArgs {
+  std::string model;
+  BenchOptions opt;
+  int threads = 0;
+  int64_t bandwidth_mib = 1024;
+  bool json = false;
+};
+
+struct Ceilings {
+  kernels::ReadBandwidth bw;
+  double fp32 = 0.0, int8 = 0.0, bf16 = 0.0;  // ops/s; bf16 0 when not measured
+};
+
+Ceilings measure_ceilings(const BenchArgs& a, int threads, bool want_bf16) {
+  Ceilings c;
+  c.bw = kernels::measure_read_bandwidth(a.bandwidth_mib << 20, threads, kPeakSeconds);
+  c.fp32 = kernels::measure_peak(kernels::PeakKind::kFp32Fma, threads, kPeakSeconds);
+  c.int8 = kernels::measure_peak(kernels::PeakKind::kInt8Dot, threads, kPeakSeconds);
+  if (want_bf16) c.bf16 = kernels::measure_peak(kernels::PeakKind::kBf16Dot, threads, kPeakSeconds);
+  return c;
+}
+
+int64_t peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+std::string mib(double bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MiB", bytes / (1 << 20));
+  return b;
+}
+
+// A value with a null for tests that were not run.
+nlohmann::json or_null(bool ran, double v) {
+  return ran ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+void print_row(const std::string& test, const MeanSd& s, double roof, const std::string& ceiling) {
+  char tps[48];
+  std::snprintf(tps, sizeof tps, "%.2f ± %.2f", s.mean, s.sd);
+  std::printf("| %-7s | %16s | %12.1f | %10.1f %% | %-34s |\n", test.c_str(), tps, roof,
+              100.0 * s.mean / roof, ceiling.c_str());
+}
+
+// Everything one run measured and derived, for either output format.
+struct Report {
+  const BenchArgs* args = nullptr;
+  std::string arch, type, isa, arith;  // arith: the prefill's peak (engine/bench.h)
+  int threads = 0;
+  int64_t n_params = 0, file_bytes = 0, kv_bytes = 0, rss = 0;
+  ModelCost cost;
+  BenchSamples s;
+  MeanSd pp, tg;
+  Ceilings c;
+  double peak = 0.0, pp_roof = 0.0, tg_roof = 0.0;  // ops/s, tokens/s, tokens/s
+  bool ran_pp() const { return !s.pp_tokens_per_s.empty(); }
+  bool ran_tg() const { return !s.tg_tokens_per_s.empty(); }
+};
+
+void print_json(const Report& r) {
+  const BenchArgs& a = *r.args;
+  const nlohmann::json j = {
+      {"model", a.model},
+      {"arch", r.arch},
+      {"model_type", r.type},
+      {"file_bytes", r.file_bytes},
+      {"n_params", r.n_params},
+      {"matrix_params", r.cost.matrix_params},
+      {"weight_bytes_per_token", r.cost.bytes_per_token},
+      {"flops_per_token", r.cost.flops_per_token},
+      {"threads", r.threads},
+      {"isa", r.isa},
+      {"n_prompt", a.opt.n_prompt},
+      {"n_gen", a.opt.n_gen},
+      {"reps", a.opt.reps},
+      {"tg_context", a.opt.tg_context},
+      {"pp_tokens_per_s", or_null(r.ran_pp(), r.pp.mean)},
+      {"pp_tokens_per_s_sd", or_null(r.ran_pp(), r.pp.sd)},
+      {"pp_samples", r.s.pp_tokens_per_s},
+      {"tg_tokens_per_s", or_null(r.ran_tg(), r.tg.mean)},
+      {"tg_tokens_per_s_sd", or_null(r.ran_tg(), r.tg.sd)},
+      {"tg_samples", r.s.tg_tokens_per_s},
+      {"read_bandwidth_gbs", r.c.bw.best_bytes_per_s / 1e9},
+      {"read_bandwidth_mean_gbs", r.c.bw.mean_bytes_per_s / 1e9},
+      {"read_bandwidth_buffer_bytes", a.bandwidth_mib << 20},
+      {"fp32_peak_gflops", r.c.fp32 / 1e9},
+      {"int8_peak_gops", r.c.int8 / 1e9},
+      {"bf16_peak_gflops", or_null(r.c.bf16 > 0, r.c.bf16 / 1e9)},
+      {"pp_peak_arithmetic", r.arith},
+      {"pp_peak_gops", r.peak / 1e9},
+      {"tg_roofline_tokens_per_s", r.tg_roof},
+      {"tg_roofline_fraction", or_null(r.ran_tg(), r.tg.mean / r.tg_roof)},
+      {"pp_roofline_tokens_per_s", r.pp_roof},
+      {"pp_peak_fraction", or_null(r.ran_pp(), r.pp.mean / r.pp_roof)},
+      {"rss_peak_bytes", r.rss},
+      {"kv_cache_bytes", r.kv_bytes},
+  };
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+void print_table(const Report& r) {
+  const BenchArgs& a = *r.args;
+  const double n = static_cast<double>(r.n_params);
+  std::printf("model: %s | %s %s | %s | %.2f %s params | %s | %d threads\n", a.model.c_str(),
+              r.arch.c_str(), r.type.c_str(), mib(r.file_bytes).c_str(),
+              n >= 1e9 ? n / 1e9 : n / 1e6, n >= 1e9 ? "B" : "M", r.isa.c_str(), r.threads);
+  std::printf("| %-7s | %16s | %12s | %12s | %-34s |\n", "test", "t/s", "roofline t/s",
+              "of roofline", "ceiling");
+  std::printf(
+      "| ------- | ---------------- | ------------ | ------------ | "
+      "---------------------------------- |\n");
+  char ceil[64];
+  if (r.ran_pp()) {
+    std::snprintf(ceil, sizeof ceil, "%s %.0f GOP/s, %.2f GFLOP/token", r.arith.c_str(),
+                  r.peak / 1e9, r.cost.flops_per_token / 1e9);
+    print_row("pp" + std::to_string(a.opt.n_prompt), r.pp, r.pp_roof, ceil);
+  }
+  if (r.ran_tg()) {
+    std::snprintf(ceil, sizeof ceil, "read %.1f GB/s, %s/token", r.c.bw.best_bytes_per_s / 1e9,
+                  mib(static_cast<double>(r.cost.bytes_per_token)).c_str());
+    print_row("tg" + std::to_string(a.opt.n_gen), r.tg, r.tg_roof, ceil);
+  }
+  using kernels::PeakKind;
+  std::printf(
+      "ceilings: read %.1f GB/s best, %.1f mean (%d passes over %s) | fp32 %.0f GFLOP/s (%s) | "
+      "int8 %.0f GOP/s (%s)",
+      r.c.bw.best_bytes_per_s / 1e9, r.c.bw.mean_bytes_per_s / 1e9, r.c.bw.passes,
+      mib(static_cast<double>(a.bandwidth_mib << 20)).c_str(), r.c.fp32 / 1e9,
+      kernels::peak_instruction(PeakKind::kFp32Fma), r.c.int8 / 1e9,
+      kernels::peak_instruction(PeakKind::kInt8Dot));
+  if (r.c.bf16 > 0)
+    std::printf(" | bf16 %.0f GFLOP/s (%s)", r.c.bf16 / 1e9,
+                kernels::peak_instruction(PeakKind::kBf16Dot));
+  std::printf("\nmemory: peak RSS %s vs file %s + KV cache %s = %s\n", mib(r.rss).c_str(),
+              mib(r.file_bytes).c_str(), mib(r.kv_bytes).c_str(),
+              mib(r.file_bytes + r.kv_bytes).c_str());
+}
+
+void progress(const char* test, int run, int runs) {
+  if (run == 0) {
+    std::fprintf(stderr, "\rbench: %s warm-up      ", test);
+  } else {
+    std::fprintf(stderr, "\rbench: %s run %d/%d      ", test, run, runs);
+  }
+  std::fflush(stderr);
+}
+
+int bench(BenchArgs a) {
+  if (a.opt.n_prompt == 0 && a.opt.n_gen == 0)
+    throw Error("bench: -p and -n are both 0, so there is nothing to measure");
+  kernels::set_num_threads(a.threads);
+  a.opt.progress = progress;
+  Report r;
+  r.args = &a;
+  r.threads = kernels::num_threads();
+  std::fprintf(stderr, "bench: loading %s\n", a.model.c_str());
+  auto model = Model::load(a.model);
+  r.cost = model_cost(*model);
+  r.s = run_bench(*model, a.opt);
+  r.rss = peak_rss_bytes();  // before the bandwidth buffer exists
+  std::fprintf(stderr, "\rbench: measuring ceilings         ");
+  std::fflush(stderr);
+  r.arith = prefill_arithmetic(r.cost.main_type);
+  r.c = measure_ceilings(a, r.threads, r.arith == "bf16");
+  std::fprintf(stderr, "\rbench: done                       \n");
+
+  r.arch = model->config().arch_name;
+  r.type = dtype_name(r.cost.main_type);
+  r.isa = kernels::cpu::isa_name(kernels::cpu::active_isa());
+  r.n_params = model->n_params();
+  r.file_bytes = static_cast<int64_t>(model->file().file_size());
+  r.kv_bytes = KvCache(model->config(), bench_n_ctx(a.opt)).bytes();
+  r.pp = mean_sd(r.s.pp_tokens_per_s);
+  r.tg = mean_sd(r.s.tg_tokens_per_s);
+  r.tg_roof = r.c.bw.best_bytes_per_s / static_cast<double>(r.cost.bytes_per_token);
+  // BF16 without a BF16 instruction runs as FP32 FMAs.
+  r.peak = r.arith == "int8" ? r.c.int8 : r.arith == "bf16" && r.c.bf16 > 0 ? r.c.bf16 : r.c.fp32;
+  r.pp_roof = r.peak / r.cost.flops_per_token;
+  if (a.json) {
+    print_json(r);
+  } else {
+    print_table(r);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench(CLI::App& app) {
+  auto a = std::make_shared<BenchArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Measure prompt and generation speed against this machine's rooflines");
+  sub->add_option("-m,--model", a->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  sub->add_option("-p,--n-prompt", a->opt.n_prompt, "Prompt tokens of the pp test (0: skip)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("-n,--n-gen", a->opt.n_gen, "Generated tokens of the tg test (0: skip)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("-t,--threads", a->threads, "CPU threads (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("-r,--reps", a->opt.reps, "Timed repetitions of each test")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--bandwidth-mib", a->bandwidth_mib, "Buffer of the read-bandwidth test, MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub->add_flag("--json", a->json, "Print one JSON object instead of the table");
+  return [a] { return bench(*a); };
+}
+
+}  // namespace latent::cli

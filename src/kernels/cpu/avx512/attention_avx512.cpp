@@ -1,0 +1,108 @@
+// Fused attention for one (token, head) on AVX-512, flash-attention style: positions are taken 16
+// at a time; each block's scores update a running max m and sum l, the output accumulator is
+// rescaled by e^{m_old − m_new}, and the block's e^{s − m} weight V rows straight away. One pass
+// over K and V, O(1) scratch. q and the accumulator live in NV zmm registers (head_dim ≤ 16·NV).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cmath>
+
+#include "kernels/cpu/avx512/exp_avx512.h"
+#include "kernels/cpu/float_ops.h"
+
+namespace latent::kernels::cpu {
+namespace {
+
+float hsum(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  __m128 s = _mm512_castps512_ps128(v);
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+float hmax(__m512 v) {
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  __m128 s = _mm512_castps512_ps128(v);
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <int NV>
+void attention_head_nv(const float* q, const float* k, const float* v, int32_t pos, int64_t kv_head,
+                       float* out, const AttentionParams& p) {
+  const int64_t d = p.head_dim;
+  // Lanes of the last vector that hold head dims (all 16 when d is a multiple of 16).
+  const __mmask16 tail = static_cast<__mmask16>((1u << (d - 16 * (NV - 1))) - 1);
+  const __mmask16 full = 0xffff;
+  __m512 qv[NV], acc[NV];
+  for (int i = 0; i < NV; ++i) {
+    const __mmask16 m = i == NV - 1 ? tail : full;
+    qv[i] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, q + 16 * i), _mm512_set1_ps(p.scale));
+    acc[i] = _mm512_setzero_ps();
+  }
+  const float* kh = k + kv_head * d;
+  const float* vh = v + kv_head * d;
+  float run_max = -INFINITY, run_sum = 0.0f;
+  alignas(64) float s[16];
+  const int64_t n_pos = int64_t{pos} + 1;
+  for (int64_t j0 = 0; j0 < n_pos; j0 += 16) {
+    const int nb = static_cast<int>(n_pos - j0 < 16 ? n_pos - j0 : 16);
+    // s_j = (scale·q)·k_j for the block's positions
+    for (int b = 0; b < nb; ++b) {
+      const float* kj = kh + (j0 + b) * p.kv_stride;
+      __m512 dot = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(NV == 1 ? tail : full, kj));
+      for (int i = 1; i < NV; ++i)
+        dot = _mm512_fmadd_ps(qv[i], _mm512_maskz_loadu_ps(i == NV - 1 ? tail : full, kj + 16 * i),
+                              dot);
+      s[b] = hsum(dot);
+    }
+    const __mmask16 live = static_cast<__mmask16>((1u << nb) - 1);
+    const __m512 sv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s);
+    // m' = max(m, max_j s_j); l' = l·e^{m−m'} + Σ e^{s_j−m'}; acc' = acc·e^{m−m'} + Σ
+    // e^{s_j−m'}·v_j
+    const float new_max = std::fmax(run_max, hmax(sv));
+    const __m512 e = avx512::exp_ps(_mm512_sub_ps(sv, _mm512_set1_ps(new_max)));
+    if (new_max != run_max) {
+      const float alpha = std::exp(run_max - new_max);  // 0 on the first block (m = −∞)
+      run_sum *= alpha;
+      for (int i = 0; i < NV; ++i) acc[i] = _mm512_mul_ps(acc[i], _mm512_set1_ps(alpha));
+      run_max = new_max;
+    }
+    run_sum += hsum(e);
+    _mm512_store_ps(s, e);
+    for (int b = 0; b < nb; ++b) {
+      const float* vj = vh + (j0 + b) * p.kv_stride;
+      const __m512 w = _mm512_set1_ps(s[b]);
+      for (int i = 0; i < NV; ++i)
+        acc[i] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(i == NV - 1 ? tail : full, vj + 16 * i),
+                                 acc[i]);
+    }
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / run_sum);
+  for (int i = 0; i < NV; ++i)
+    _mm512_mask_storeu_ps(out + 16 * i, i == NV - 1 ? tail : full, _mm512_mul_ps(acc[i], inv));
+}
+
+}  // namespace
+
+// head_dim ≤ 256; cpu_kernels.cpp sends larger heads to the reference path.
+void attention_head_avx512(const float* q, const float* k, const float* v, int32_t pos,
+                           int64_t kv_head, float* out, const AttentionParams& p) {
+  using Fn = void (*)(const float*, const float*, const float*, int32_t, int64_t, float*,
+                      const AttentionParams&);
+  static constexpr Fn fns[16] = {
+      attention_head_nv<1>,  attention_head_nv<2>,  attention_head_nv<3>,  attention_head_nv<4>,
+      attention_head_nv<5>,  attention_head_nv<6>,  attention_head_nv<7>,  attention_head_nv<8>,
+      attention_head_nv<9>,  attention_head_nv<10>, attention_head_nv<11>, attention_head_nv<12>,
+      attention_head_nv<13>, attention_head_nv<14>, attention_head_nv<15>, attention_head_nv<16>};
+  fns[(p.head_dim + 15) / 16 - 1](q, k, v, pos, kv_head, out, p);
+}
+
+}  // namespace latent::kernels::cpu

@@ -1,0 +1,42 @@
+// Declarations of the float fast paths compiled per ISA (cpu/avx512/, cpu/avx2/): dot kernels for
+// F32/F16/BF16 weights, one (token, head) of fused online-softmax attention, and the elementwise
+// rows. No intrinsics here; register_float.cpp and cpu_kernels.cpp choose by active_isa().
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/dot_kernels.h"
+#include "kernels/kernels.h"
+
+namespace latent::kernels::cpu {
+
+// Float-weight dot kernels (F32, F16: f32 activations; BF16: see float_dot_avx512.cpp). A type
+// without a kernel at that ISA returns a DotKernel with tile == nullptr.
+DotKernel float_dot_avx512(DType weight);
+DotKernel float_dot_avx2(DType weight);
+// The two BF16 strategies on AVX-512, exposed for bench_float: bf16 activations + vdpbf16ps, and
+// bf16 weights widened to f32 against f32 activations (exact products).
+DotKernel bf16_dot_avx512_dpbf16();
+DotKernel bf16_dot_avx512_widen();
+
+// Row-wise float ops for one ISA; every pointer is set.
+struct FloatOps {
+  // out = x / sqrt(mean(x²) + eps) ⊙ w for one row of n (sum of squares in double, as ref/).
+  void (*rms_norm_row)(const float* x, const float* w, int64_t n, float eps, float* out);
+  void (*add)(const float* a, const float* b, int64_t n, float* out);
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
+  // One (token, head): out = Σ_{j ≤ pos} softmax_j(scale · q·k_j) · v_j with a running max and sum
+  // (one pass over K and V, no score vector). k and v point at kv head 0 of position 0.
+  void (*attention_head)(const float* q, const float* k, const float* v, int32_t pos,
+                         int64_t kv_head, float* out, const AttentionParams& p);
+};
+void attention_head_avx512(const float* q, const float* k, const float* v, int32_t pos,
+                           int64_t kv_head, float* out,
+                           const AttentionParams& p);  // head_dim ≤ 256
+void attention_head_avx2(const float* q, const float* k, const float* v, int32_t pos,
+                         int64_t kv_head, float* out, const AttentionParams& p);  // head_dim ≤ 256
+inline constexpr int64_t kMaxFastHeadDim = 256;
+const FloatOps& float_ops_avx512();
+const FloatOps& float_ops_avx2();
+
+}  // namespace latent::kernels::cpu
