@@ -14,12 +14,20 @@ int latent(const std::string& args, std::string* out, std::string* err = nullptr
   return rc;
 }
 
+// Single-quoted for the shell (appended, not "'" + ...: that form trips GCC 12's false -Wrestrict).
+std::string quoted(const std::string& path) {
+  std::string q = "'";
+  q += path;
+  q += "'";
+  return q;
+}
+
 std::string json(const std::string& name) {
-  return "'" + test::testdata_path("tokenizers/" + name + "/tokenizer.json") + "'";
+  return quoted(test::testdata_path("tokenizers/" + name + "/tokenizer.json"));
 }
 
 std::string gpt2_gguf() {
-  return "'" + test::testdata_path("llama.cpp-vocab/ggml-vocab-gpt-2.gguf") + "'";
+  return quoted(test::testdata_path("llama.cpp-vocab/ggml-vocab-gpt-2.gguf"));
 }
 
 bool is_valid_utf8(const std::string& s) {
