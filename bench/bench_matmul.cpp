@@ -11,6 +11,7 @@
 #include "kernels/cpu/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/peak.h"
+#include "matmul_bench_util.h"
 #include "tensor/quant.h"
 
 namespace latent {
@@ -18,33 +19,9 @@ namespace {
 
 using kernels::cpu::Isa;
 
-struct Weights {
-  std::vector<uint8_t> bytes;
-  TensorView view;
-};
-
-Weights make_weights(DType t, int64_t n, int64_t k) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> d(0.0f, 0.02f);
-  std::vector<float> row(static_cast<size_t>(k));
-  Weights w;
-  const int64_t rb = dtype_row_bytes(t, k);
-  w.bytes.resize(static_cast<size_t>(n * rb));
-  for (int64_t j = 0; j < n; ++j) {
-    for (auto& x : row) x = d(rng);
-    quantize_row(t, row.data(), w.bytes.data() + j * rb, k);
-  }
-  w.view = TensorView{t, 2, {n, k, 1, 1}, w.bytes.data()};
-  return w;
-}
-
-std::vector<float> make_act(int64_t m, int64_t k) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(m * k));
-  for (auto& v : x) v = d(rng);
-  return x;
-}
+using bench::make_act;
+using bench::make_weights;
+using bench::Weights;
 
 // Args: dtype id, M, N, K, threads, isa (0 scalar reference, 2 best available).
 void BM_Matmul(benchmark::State& state) {
@@ -61,10 +38,7 @@ void BM_Matmul(benchmark::State& state) {
   }
   state.SetLabel(std::string(dtype_name(t)) + " " +
                  std::string(kernels::cpu::isa_name(kernels::cpu::active_isa())));
-  const double bytes = static_cast<double>(n * w.view.row_bytes());
-  using C = benchmark::Counter;
-  state.counters["weight_B/s"] = C(bytes, C::kIsIterationInvariantRate, C::kIs1000);
-  state.counters["FLOP/s"] = C(2.0 * m * n * k, C::kIsIterationInvariantRate, C::kIs1000);
+  bench::set_counters(state, m, w.view);
   kernels::set_num_threads(0);
   kernels::cpu::set_isa_cap(Isa::kAvx512);
 }
@@ -78,7 +52,9 @@ void BM_ReadBandwidth(benchmark::State& state) {
   state.counters["read_B/s"] = best;
 }
 
-constexpr DType kTypes[] = {DType::Q4_0, DType::Q8_0, DType::Q4_1, DType::Q5_0, DType::Q5_1};
+constexpr DType kTypes[] = {DType::Q4_0, DType::Q8_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                            DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q3_K, DType::Q2_K,
+                            DType::F16,  DType::BF16, DType::F32};
 constexpr std::pair<int64_t, int64_t> kShapes[] = {{5632, 2048}, {2048, 5632}};
 
 void fast_args(benchmark::internal::Benchmark* b) {
@@ -86,6 +62,12 @@ void fast_args(benchmark::internal::Benchmark* b) {
     for (int64_t m : {1, 64, 512})
       for (auto [n, k] : kShapes)
         for (int64_t th : {1, 2}) b->Args({static_cast<int64_t>(t), m, n, k, th, 2});
+}
+
+// The AVX2 fallback (isa 1), for machines without AVX-512.
+void avx2_args(benchmark::internal::Benchmark* b) {
+  for (DType t : kTypes)
+    for (int64_t m : {1, 512}) b->Args({static_cast<int64_t>(t), m, 5632, 2048, 2, 1});
 }
 
 // The reference path is ~50x slower at M=512; M=1 and M=64 show the gap.
@@ -98,6 +80,12 @@ BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMil
 BENCHMARK(BM_Matmul)
     ->Name("BM_Matmul/fast")
     ->Apply(fast_args)
+    ->MinTime(0.2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_Matmul)
+    ->Name("BM_Matmul/avx2")
+    ->Apply(avx2_args)
     ->MinTime(0.2)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -1,6 +1,7 @@
-// DType: tensor element types. Values are the GGUF/ggml type ids, so a DType read from a file needs no
-// mapping. Traits (block size, bytes per block) cover every id ggml has defined, so the GGUF reader can
-// validate sizes even for types latent cannot compute with; supported() says which ones it can.
+// DType: tensor element types. Values are the GGUF/ggml type ids, so a DType read from a file needs
+// no mapping. Traits (block size, bytes per block) cover every id ggml has defined, so the GGUF
+// reader can validate sizes even for types latent cannot compute with; supported() says which ones
+// it can.
 #pragma once
 
 #include <cstdint>

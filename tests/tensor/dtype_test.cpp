@@ -86,8 +86,7 @@ TEST(DTypeTest, BlockStructSizesMatchTraits) {
 }
 
 TEST(DTypeTest, UndefinedAndRemovedIdsAreNullopt) {
-  for (uint32_t id :
-       {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 43u, 1000u, 0xffffffffu}) {
+  for (uint32_t id : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 43u, 1000u, 0xffffffffu}) {
     EXPECT_FALSE(dtype_traits(id).has_value()) << id;
   }
   int defined = 0;
