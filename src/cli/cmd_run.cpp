@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/sampling_options.h"
 #include "engine/generate.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
@@ -70,19 +71,7 @@ Command add_run(CLI::App& app) {
   sub->add_option("-c,--ctx-size", a->n_ctx, "Context size (0: model's, at most 4096)")
       ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "CPU threads (0: all)")->capture_default_str();
-  sub->add_option("--temp", a->sampling.temperature, "Temperature (0: greedy)")
-      ->capture_default_str();
-  sub->add_option("--top-k", a->sampling.top_k, "Top-k (0: off)")->capture_default_str();
-  sub->add_option("--top-p", a->sampling.top_p, "Top-p (1: off)")->capture_default_str();
-  sub->add_option("--min-p", a->sampling.min_p, "Min-p (0: off)")->capture_default_str();
-  sub->add_option("--repeat-penalty", a->sampling.repeat_penalty, "Repetition penalty (1: off)")
-      ->capture_default_str();
-  sub->add_option("--repeat-last-n", a->sampling.repeat_last_n, "Tokens the penalties look back at")
-      ->capture_default_str();
-  sub->add_option("--frequency-penalty", a->sampling.frequency_penalty, "Frequency penalty")
-      ->capture_default_str();
-  sub->add_option("--presence-penalty", a->sampling.presence_penalty, "Presence penalty")
-      ->capture_default_str();
+  add_sampling_options(sub, a->sampling);
   sub->add_option("-s,--seed", a->seed, "Random seed (-1: random, printed at the end)")
       ->capture_default_str();
   sub->add_flag("-v,--verbose", a->verbose, "Log loading details to stderr");

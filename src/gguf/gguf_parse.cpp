@@ -14,28 +14,9 @@ bool is_known_type(uint32_t id) {
 }
 
 uint64_t min_encoded_size(GgufType type) {
-  switch (type) {
-    case GgufType::UINT8:
-    case GgufType::INT8:
-    case GgufType::BOOL:
-      return 1;
-    case GgufType::UINT16:
-    case GgufType::INT16:
-      return 2;
-    case GgufType::UINT32:
-    case GgufType::INT32:
-    case GgufType::FLOAT32:
-      return 4;
-    case GgufType::UINT64:
-    case GgufType::INT64:
-    case GgufType::FLOAT64:
-      return 8;
-    case GgufType::STRING:
-      return 8;  // the length
-    case GgufType::ARRAY:
-      return 4 + 8;  // element type and count
-  }
-  return 0;
+  if (type == GgufType::STRING) return 8;     // the length
+  if (type == GgufType::ARRAY) return 4 + 8;  // element type and count
+  return gguf_packed_size(type);              // scalars: their width
 }
 
 void Cursor::truncated(const std::string& field, uint64_t n) const {
