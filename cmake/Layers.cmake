@@ -4,6 +4,10 @@
 function(latent_add_layer name)
   cmake_parse_arguments(L "" "" "DEPS;EXTRA_LIBS" ${ARGN})
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${name}/*.cpp")
+  # A layer whose folder has no sources yet is not built; code linking it checks TARGET latent_<name>.
+  if(NOT srcs)
+    return()
+  endif()
   set(view "${PROJECT_BINARY_DIR}/layer_include/${name}")
   file(MAKE_DIRECTORY "${view}")
   if(NOT EXISTS "${view}/${name}")

@@ -24,3 +24,9 @@ cmake --build build -j"$(nproc)"
 # The tokenizer differential test's reference (a tokenizer no one here wrote), from the npm registry.
 [ -d build/npm/node_modules/@lenml/tokenizers ] ||
   npm install --no-audit --no-fund --prefix build/npm @lenml/tokenizers@3.7.2
+# The server's black-box client tests (tests/server_js) drive latent serve with OpenAI's own SDK.
+[ -d build/npm/node_modules/openai ] ||
+  npm install --no-audit --no-fund --prefix build/npm openai@4.95.0
+# Structured-output tests validate constrained samples with a JSON-schema validator no one here wrote.
+[ -d build/npm/node_modules/ajv-formats ] ||
+  npm install --no-audit --no-fund --prefix build/npm ajv@8.17.1 ajv-formats@3.0.1

@@ -10,8 +10,10 @@
 #include "cli/commands.h"
 #include "cli/sampling_options.h"
 #include "engine/generate.h"
+#include "engine/sequence_loop.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
+#include "server/grammar_constraint.h"
 #include "tokenizer/tokenizer.h"
 
 namespace latent::cli {
@@ -26,6 +28,7 @@ struct RunArgs {
   bool verbose = false;
   int64_t seed = -1;  // -1: a fresh random seed, printed so the run can be repeated
   SamplerParams sampling;
+  ConstraintOptions constraint;
 };
 
 int run(const RunArgs& a) {
@@ -43,7 +46,23 @@ int run(const RunArgs& a) {
   opt.n_ctx = a.n_ctx;
   opt.sampling = a.sampling;
   opt.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : std::random_device{}();
-  GenerateResult r = generate(*model, *tokenizer, prompt, opt, [](TokenId, std::string_view text) {
+  // The same request generate() builds, plus the grammar when one is asked for.
+  CompletionRequest req;
+  req.prompt = prompt;
+  req.sampling = opt.sampling;
+  req.max_tokens = opt.max_tokens;
+  const std::string gbnf = constraint_gbnf(a.constraint);
+  std::shared_ptr<server::MaskTiming> timing;
+  std::unique_ptr<server::GrammarCache> grammars;
+  if (!gbnf.empty()) {
+    grammars = std::make_unique<server::GrammarCache>(*tokenizer);
+    auto constraint = std::make_shared<server::GrammarTokenConstraint>(grammars->get(gbnf));
+    timing = std::make_shared<server::MaskTiming>();
+    constraint->set_timing(timing);
+    req.constraint = std::move(constraint);
+  }
+  EngineCore core(*model, *tokenizer, single_sequence_engine(model->config(), opt));
+  GenerateResult r = run_to_completion(core, std::move(req), [](TokenId, std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     return true;
@@ -56,6 +75,10 @@ int run(const RunArgs& a) {
       "| stop: %s | seed: %llu | threads: %d\n",
       r.n_prompt, pp, r.tokens.size(), tg, std::string(stop_reason_name(r.stop)).c_str(),
       static_cast<unsigned long long>(opt.sampling.seed), kernels::num_threads());
+  if (timing && timing->masks > 0)
+    std::fprintf(stderr, "[latent] grammar: %lld masks, %.3f ms per token\n",
+                 static_cast<long long>(timing->masks.load()),
+                 timing->nanoseconds.load() / 1e6 / static_cast<double>(timing->masks.load()));
   return 0;
 }
 
@@ -72,6 +95,7 @@ Command add_run(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "CPU threads (0: all)")->capture_default_str();
   add_sampling_options(sub, a->sampling);
+  add_constraint_options(sub, a->constraint);
   sub->add_option("-s,--seed", a->seed, "Random seed (-1: random, printed at the end)")
       ->capture_default_str();
   sub->add_flag("-v,--verbose", a->verbose, "Log loading details to stderr");

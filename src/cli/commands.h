@@ -17,5 +17,7 @@ Command add_tokenize(CLI::App& app);
 Command add_logits(CLI::App& app);
 Command add_chat(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_serve(CLI::App& app);
+Command add_train(CLI::App& app);
 
 }  // namespace latent::cli

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   add(latent::cli::add_logits, "logits");
   add(latent::cli::add_chat, "chat");
   add(latent::cli::add_bench, "bench");
+  add(latent::cli::add_serve, "serve");
+  add(latent::cli::add_train, "train");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

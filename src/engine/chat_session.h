@@ -1,36 +1,36 @@
-// ChatSession: a multi-turn conversation on one sequence that keeps its KV cache between turns.
-// Each turn gets the whole conversation as tokens (the caller renders and tokenizes the chat
-// template); the session keeps the longest prefix it already has in the cache, runs only the rest
-// and generates the reply with the same prefill/decode steps as generate(). Not templates or text.
+// ChatSession: a multi-turn conversation. Each turn gets the whole conversation as tokens (the
+// caller renders and tokenizes the chat template) and runs as one request of a long-lived
+// EngineCore, whose prefix cache still holds the KV blocks of the earlier turns: only the tokens
+// after the longest cached run of full blocks are computed. A template that re-renders history
+// differently (e.g. R1 stripping `<think>`) simply hits fewer blocks. Not templates or text.
 #pragma once
 
+#include <memory>
 #include <span>
 
+#include "engine/engine_core.h"
 #include "engine/generate.h"
-#include "engine/sequence_loop.h"
 
 namespace latent {
 
 class ChatSession {
  public:
   ChatSession(Model& model, const Tokenizer& tokenizer, const GenerateOptions& options);
+  ~ChatSession();
 
-  // Makes the sequence equal `conversation` and generates the reply. When the cache holds a prefix
-  // of it (the previous turns and reply), only the tokens after that prefix are run; if a
-  // template re-renders history differently (e.g. stripping reasoning), the cache is rewound to
-  // where they differ. r.n_prompt counts the tokens run, r.n_reused those kept. Throws
-  // latent::Error when the conversation does not fit the context.
+  // Generates the reply to `conversation`. r.n_reused counts the prompt tokens served by the
+  // prefix cache (whole blocks), r.n_prompt those run. Throws latent::Error when the conversation
+  // does not fit the context.
   GenerateResult respond(std::span<const TokenId> conversation, const TokenCallback& on_token);
 
-  int32_t n_ctx() const { return state_.cache.n_ctx(); }
+  int32_t n_ctx() const;
   // Tokens of the sequence so far (conversation + the last reply).
-  const std::vector<TokenId>& history() const { return state_.history; }
+  const std::vector<TokenId>& history() const { return history_; }
 
  private:
-  Model& model_;
-  const Tokenizer& tokenizer_;
   GenerateOptions options_;
-  SequenceState state_;
+  std::unique_ptr<EngineCore> core_;
+  std::vector<TokenId> history_;
 };
 
 }  // namespace latent

@@ -1,7 +1,7 @@
-// The single-sequence engine loop behind `latent run`: prefill the prompt in chunks, then decode
-// one token per step — forward, sample, stream the text — until end-of-generation, the token limit
-// or the context is full. The batched scheduler of the server issue generalises this loop; it does
-// not own tokenization of the prompt or printing.
+// generate(): the engine loop behind `latent run` — one request through EngineCore (the same loop
+// the server runs): prefill the prompt in chunks, then one token per step — forward, sample, stream
+// the text — until end-of-generation, the token limit or the context is full. Not tokenization of
+// the prompt or printing.
 #pragma once
 
 #include <functional>
@@ -20,6 +20,7 @@ struct GenerateOptions {
   int32_t max_tokens = 128;  // generated tokens at most (< 0: until EOS or the context is full)
   int32_t n_ctx = 0;  // KV cache size in tokens; 0 → the model's training context, capped at 4096
   int32_t prefill_chunk = 256;  // prompt tokens per forward call
+  int32_t kv_block_size = 16;   // tokens per KV-cache block (the prefix-cache granularity)
   SamplerParams sampling;
 };
 

@@ -1,77 +1,78 @@
-// The prefill and decode steps of the single-sequence engine loop.
+// One request, stepped to completion in the caller's thread.
 #include "engine/sequence_loop.h"
 
 #include <algorithm>
 #include <chrono>
 
-#include "base/error.h"
-
 namespace latent {
+
+namespace {
+
+StopReason stop_reason_of(FinishReason f) {
+  switch (f) {
+    case FinishReason::kStop:
+      return StopReason::kEndOfGeneration;
+    case FinishReason::kLength:
+      return StopReason::kMaxTokens;
+    case FinishReason::kContextFull:
+      return StopReason::kContextFull;
+    case FinishReason::kCancelled:
+      return StopReason::kCallback;
+  }
+  return StopReason::kCallback;
+}
+
+}  // namespace
 
 int32_t resolve_n_ctx(const ModelConfig& c, const GenerateOptions& opt) {
   return opt.n_ctx > 0 ? opt.n_ctx : std::min(c.n_ctx_train, 4096);
 }
 
-void prefill(Model& model, SequenceState& s, std::span<const TokenId> tokens, int32_t chunk_size) {
-  const int64_t n_ctx = s.cache.n_ctx();
-  if (tokens.empty()) throw Error("prompt: expected at least one token, found none");
-  s.history.resize(s.n_cached);
-  const int64_t start = static_cast<int64_t>(s.history.size());
-  if (start + static_cast<int64_t>(tokens.size()) >= n_ctx) {
-    throw Error("prompt: expected fewer tokens than the context size " + std::to_string(n_ctx) +
-                ", found " + std::to_string(start + static_cast<int64_t>(tokens.size())) +
-                " tokens");
-  }
-  // Only the last chunk's last row of logits is needed.
-  std::vector<Pos> pos;
-  const int64_t n = static_cast<int64_t>(tokens.size()), chunk = std::max(1, chunk_size);
-  for (int64_t i = 0; i < n; i += chunk) {
-    const int64_t len = std::min(chunk, n - i);
-    pos.resize(static_cast<size_t>(len));
-    for (int64_t j = 0; j < len; ++j) pos[j] = static_cast<Pos>(start + i + j);
-    model.forward(tokens.subspan(i, len), pos, s.cache, /*all_logits=*/false, s.logits.data());
-  }
-  s.history.insert(s.history.end(), tokens.begin(), tokens.end());
-  s.n_cached = s.history.size();
+EngineConfig single_sequence_engine(const ModelConfig& config, const GenerateOptions& opt) {
+  EngineConfig ec;
+  ec.n_ctx = resolve_n_ctx(config, opt);
+  ec.max_running = 1;
+  ec.max_batch_tokens = std::max(1, opt.prefill_chunk);
+  ec.block_size = opt.kv_block_size;
+  return ec;
 }
 
-void decode(Model& model, const Tokenizer& tokenizer, SequenceState& s, StreamingDetokenizer& detok,
-            const GenerateOptions& opt, const TokenCallback& on_token, GenerateResult& r) {
+GenerateResult run_to_completion(EngineCore& core, CompletionRequest request,
+                                 const TokenCallback& on_token) {
   using Clock = std::chrono::steady_clock;
-  const auto t1 = Clock::now();
-  const int32_t n_ctx = s.cache.n_ctx();
-  for (;;) {
-    if (opt.max_tokens >= 0 && static_cast<int32_t>(r.tokens.size()) >= opt.max_tokens) {
-      r.stop = StopReason::kMaxTokens;
-      break;
+  GenerateResult r;
+  const auto n_prompt = static_cast<int32_t>(request.prompt.size());
+  bool stop_requested = false, first = true;
+  const auto t0 = Clock::now();
+  auto t1 = t0;
+  auto on_output = [&](std::vector<SampleOutput>& outs, bool, const RequestUsage& usage) {
+    r.n_reused = usage.cached_prompt_tokens;
+    for (SampleOutput& o : outs) {
+      if (first && (!o.tokens.empty() || o.finish)) {
+        t1 = Clock::now();
+        first = false;
+      }
+      for (size_t i = 0; i < o.tokens.size(); ++i) {
+        r.tokens.push_back(o.tokens[i]);
+        // A step's text completes with its last token (one token per step for one sequence).
+        const std::string_view text = i + 1 == o.tokens.size() ? std::string_view(o.text) : "";
+        if (on_token && !stop_requested && !on_token(o.tokens[i], text)) stop_requested = true;
+      }
+      if (o.tokens.empty() && !o.text.empty() && on_token) on_token(-1, o.text);
+      if (o.finish) r.stop = stop_reason_of(*o.finish);
     }
-    const TokenId next = s.sampler.sample(s.logits, s.history);
-    if (tokenizer.is_eog(next)) {
-      r.stop = StopReason::kEndOfGeneration;
-      break;
-    }
-    r.tokens.push_back(next);
-    s.history.push_back(next);
-    if (on_token && !on_token(next, detok.push(next))) {
-      r.stop = StopReason::kCallback;
-      break;
-    }
-    const Pos p = static_cast<Pos>(s.history.size() - 1);
-    if (p >= n_ctx) {
-      r.stop = StopReason::kContextFull;
-      break;
-    }
-    // Only the next sample needs this forward; skip it when the limit is reached.
-    if (opt.max_tokens >= 0 && static_cast<int32_t>(r.tokens.size()) >= opt.max_tokens) continue;
-    model.forward(std::span<const TokenId>(&next, 1), std::span<const Pos>(&p, 1), s.cache, false,
-                  s.logits.data());
-    s.n_cached = s.history.size();
+  };
+  const RequestId id = core.add(std::move(request), on_output);
+  while (core.has_work()) {
+    core.step();
+    if (stop_requested && core.has_work()) core.cancel(id);
   }
-  if (on_token) {
-    const std::string rest = detok.flush();
-    if (!rest.empty()) on_token(-1, rest);
-  }
-  r.generate_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  if (stop_requested) r.stop = StopReason::kCallback;
+  const auto t2 = Clock::now();
+  r.n_prompt = n_prompt - r.n_reused;
+  r.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.generate_seconds = std::chrono::duration<double>(t2 - t1).count();
+  return r;
 }
 
 }  // namespace latent

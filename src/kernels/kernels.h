@@ -67,9 +67,27 @@ struct AttentionParams {
       0;  // floats between consecutive positions in k/v (n_head_kv · head_dim for a dense cache)
   float scale = 1.0f;  // usually 1/sqrt(head_dim)
 };
-// Causal attention against a cache: for token t (at absolute position pos[t]) and head h,
-// out[t,h,:] = Σ_{j ≤ pos[t]} softmax_j(scale · q[t,h,:]·k[j,g,:]) · v[j,g,:]. k and v hold
-// positions 0..max(pos) already written. Never materialises a [T×T] score matrix.
+
+// One layer of a paged KV cache as attention reads it: position j of query token t's sequence is
+// row j % block_size of block tables[t][j / block_size], and block b's rows start at
+// k + b·block_size·kv_stride (v likewise; v may equal k). Rows inside a block are kv_stride floats
+// apart. Each token names its own table, so one call serves tokens of many sequences.
+struct PagedKvView {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  const int32_t* const* tables = nullptr;  // [n_tokens]: the block table of each token's sequence
+  int32_t block_size = 0;
+};
+
+// Causal attention against a paged cache: for token t (at absolute position pos[t] of its sequence)
+// and head h, out[t,h,:] = Σ_{j ≤ pos[t]} softmax_j(scale · q[t,h,:]·k[j,g,:]) · v[j,g,:] with k_j,
+// v_j read through t's block table. Positions 0..pos[t] must be written. Never materialises a
+// [T×T] score matrix. A token's result depends only on its own q, position and cache rows — not
+// on the other tokens of the call nor on where its blocks sit or how large they are (the softmax
+// runs over fixed groups of logical positions), which is what makes batching invisible.
+void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float* out,
+               const AttentionParams& params);
+// The same over one dense cache (k, v hold positions 0..max(pos) kv_stride apart): a single block.
 void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
                const AttentionParams& params);
 

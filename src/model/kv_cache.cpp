@@ -1,18 +1,27 @@
-// Allocation of the contiguous single-sequence KV cache.
+// The single-sequence cache over the paged one.
 #include "model/kv_cache.h"
+
+#include <numeric>
+#include <string>
 
 #include "base/error.h"
 
 namespace latent {
+namespace {
 
-KvCache::KvCache(const ModelConfig& c, int32_t n_ctx)
-    : n_ctx_(n_ctx), stride_(c.cache_k_width()), v_stride_(c.cache_v_width()) {
+int32_t blocks_for(int32_t n_ctx) {
   if (n_ctx <= 0)
     throw Error("context size: expected a positive number of tokens, found " +
                 std::to_string(n_ctx));
-  const size_t rows = static_cast<size_t>(c.n_layer) * static_cast<size_t>(n_ctx);
-  k_.assign(rows * static_cast<size_t>(stride_), 0.0f);
-  v_.assign(rows * static_cast<size_t>(v_stride_), 0.0f);
+  return (n_ctx + KvCache::kBlockSize - 1) / KvCache::kBlockSize;
+}
+
+}  // namespace
+
+KvCache::KvCache(const ModelConfig& c, int32_t n_ctx)
+    : n_ctx_(n_ctx), paged_(c, blocks_for(n_ctx), kBlockSize) {
+  table_.resize(static_cast<size_t>(paged_.n_blocks()));
+  std::iota(table_.begin(), table_.end(), 0);
 }
 
 }  // namespace latent

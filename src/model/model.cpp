@@ -46,26 +46,95 @@ int64_t Model::n_params() const {
   return n;
 }
 
+namespace {
+
+std::string num(int64_t v) {
+  return std::to_string(v);
+}
+
+// Every check of a batch before any memory is touched, so a bad request fails without leaving
+// half-written cache rows behind.
+void validate_batch(const ModelConfig& c, const ForwardBatch& b, const PagedKvCache& cache) {
+  const size_t T = b.tokens.size();
+  if (b.positions.size() != T || b.seq_index.size() != T)
+    throw Error("forward batch: expected one position and one seq_index per token, found " +
+                num(T) + " tokens, " + num(b.positions.size()) + " positions and " +
+                num(b.seq_index.size()) + " seq_index entries");
+  const int64_t n_seq = static_cast<int64_t>(b.block_tables.size());
+  for (int64_t s = 0; s < n_seq; ++s) {
+    for (int32_t id : b.block_tables[s]) {
+      if (id < 0 || id >= cache.n_blocks())
+        throw Error("block table of sequence " + num(s) + ": expected block ids in [0, " +
+                    num(cache.n_blocks()) + "), found " + num(id));
+    }
+  }
+  for (size_t i = 0; i < T; ++i) {
+    if (b.tokens[i] < 0 || b.tokens[i] >= c.n_vocab)
+      throw Error("token " + num(i) + ": expected an id in [0, " + num(c.n_vocab) + "), found " +
+                  num(b.tokens[i]));
+    if (b.seq_index[i] < 0 || b.seq_index[i] >= n_seq)
+      throw Error("seq_index of token " + num(i) + ": expected a sequence in [0, " + num(n_seq) +
+                  "), found " + num(b.seq_index[i]));
+    const int64_t covered =
+        static_cast<int64_t>(b.block_tables[b.seq_index[i]].size()) * cache.block_size();
+    if (b.positions[i] < 0 || b.positions[i] >= covered)
+      throw Error("position of token " + num(i) + ": expected a position in [0, " + num(covered) +
+                  ") covered by the block table of sequence " + num(b.seq_index[i]) + ", found " +
+                  num(b.positions[i]));
+  }
+  for (size_t i = 0; i < b.logit_rows.size(); ++i) {
+    const int32_t r = b.logit_rows[i];
+    if (r < 0 || static_cast<size_t>(r) >= T)
+      throw Error("logit row " + num(i) + ": expected a batch row in [0, " + num(T) + "), found " +
+                  num(r));
+    if (i > 0 && r <= b.logit_rows[i - 1])
+      throw Error("logit row " + num(i) + ": expected rows in ascending order, found " + num(r) +
+                  " after " + num(b.logit_rows[i - 1]));
+  }
+}
+
+}  // namespace
+
+void Model::forward(const ForwardBatch& batch, PagedKvCache& cache, float* logits) {
+  validate_batch(config_, batch, cache);
+  if (cache.n_layer() != config_.n_layer || cache.stride() != config_.cache_k_width() ||
+      cache.v_stride() != config_.cache_v_width())
+    throw Error("KV cache: expected the shape of this model's cache (" + num(config_.n_layer) +
+                " layers, row widths " + num(config_.cache_k_width()) + "/" +
+                num(config_.cache_v_width()) + "), found " + num(cache.n_layer()) +
+                " layers, row widths " + num(cache.stride()) + "/" + num(cache.v_stride()));
+  const int64_t T = static_cast<int64_t>(batch.tokens.size());
+  if (T == 0) return;
+  ws_.reserve(config_, T);
+  ws_.token_tables.resize(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t)
+    ws_.token_tables[t] = batch.block_tables[batch.seq_index[t]].data();
+  if (config_.arch == Arch::kDeepseek2) {
+    forward_deepseek2(config_, weights_, ws_, batch, cache, logits);
+  } else {
+    forward_llama(config_, weights_, ws_, batch, cache, logits);
+  }
+}
+
 void Model::forward(std::span<const TokenId> tokens, std::span<const Pos> positions, KvCache& cache,
                     bool all_logits, float* logits) {
   if (tokens.size() != positions.size())
-    throw Error("forward: expected one position per token, found " + std::to_string(tokens.size()) +
-                " tokens and " + std::to_string(positions.size()) + " positions");
+    throw Error("forward: expected one position per token, found " + num(tokens.size()) +
+                " tokens and " + num(positions.size()) + " positions");
   if (tokens.empty()) return;
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] < 0 || tokens[i] >= config_.n_vocab)
-      throw Error("token " + std::to_string(i) + ": expected an id in [0, " +
-                  std::to_string(config_.n_vocab) + "), found " + std::to_string(tokens[i]));
     if (positions[i] < 0 || positions[i] >= cache.n_ctx())
-      throw Error("position of token " + std::to_string(i) + ": expected < context size " +
-                  std::to_string(cache.n_ctx()) + ", found " + std::to_string(positions[i]));
+      throw Error("position of token " + num(i) + ": expected < context size " +
+                  num(cache.n_ctx()) + ", found " + num(positions[i]));
   }
-  ws_.reserve(config_, static_cast<int64_t>(tokens.size()));
-  if (config_.arch == Arch::kDeepseek2) {
-    forward_deepseek2(config_, weights_, ws_, tokens, positions, cache, all_logits, logits);
-  } else {
-    forward_llama(config_, weights_, ws_, tokens, positions, cache, all_logits, logits);
-  }
+  // One sequence whose table is the identity; logit rows are all rows or the last.
+  const int32_t T = static_cast<int32_t>(tokens.size());
+  seq_index_.assign(static_cast<size_t>(T), 0);
+  logit_rows_.clear();
+  for (int32_t r = all_logits ? 0 : T - 1; r < T; ++r) logit_rows_.push_back(r);
+  const std::span<const int32_t> table = cache.block_table();
+  const ForwardBatch batch{tokens, positions, seq_index_, std::span(&table, 1), logit_rows_};
+  forward(batch, cache.paged(), logits);
 }
 
 }  // namespace latent

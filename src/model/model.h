@@ -11,7 +11,9 @@
 #include "base/ids.h"
 #include "gguf/gguf_reader.h"
 #include "model/config.h"
+#include "model/forward_batch.h"
 #include "model/kv_cache.h"
+#include "model/paged_kv_cache.h"
 #include "model/weights.h"
 
 namespace latent {
@@ -23,6 +25,8 @@ struct Workspace {
   std::vector<float> q_a, kva, q_abs, attn_lat, head_in, head_out, router, route_w, moe_x, moe_y,
       moe_out;
   std::vector<int32_t> route_ids, expert_rows, expert_count;
+  // Per batch row: its sequence's block table (what kernels::PagedKvView::tables points at).
+  std::vector<const int32_t*> token_tables;
   // When set, each MoE layer appends its chosen expert ids [n_tokens, n_expert_used] (tests).
   std::vector<int32_t>* routing_trace = nullptr;
   void reserve(const ModelConfig& c, int64_t n_tokens);
@@ -38,10 +42,18 @@ class Model {
   const GgufFile& file() const { return file_; }
   int64_t n_params() const;
 
-  // Runs tokens (at positions, which must be < cache.n_ctx()) through the model, writing their keys
-  // and values into cache. logits receives [n_tokens, n_vocab] when all_logits, else [1, n_vocab]
-  // for the last token. Throws latent::Error for a token id outside the vocabulary or a position
-  // past the cache.
+  // Runs one continuous batch: every token's keys and values are written at (table[pos / B],
+  // pos % B) of its sequence's block table in every layer, and each token attends over positions
+  // 0..pos of its own sequence. logits receives [batch.logit_rows.size(), n_vocab]. A row's logits
+  // are bitwise the same whatever else shares the batch or how its prompt was chunked: every
+  // kernel computes a row from that row alone (tests/model/test_forward_batch.cpp).
+  // Throws latent::Error for mismatched sizes, a seq_index, block id, token id or logit row out of
+  // range, a position its table does not cover, or logit rows not ascending.
+  void forward(const ForwardBatch& batch, PagedKvCache& cache, float* logits);
+  // One sequence: tokens (at positions, which must be < cache.n_ctx()) through the model, their
+  // keys and values written into cache. logits receives [n_tokens, n_vocab] when all_logits, else
+  // [1, n_vocab] for the last token. Throws latent::Error for a token id outside the vocabulary or
+  // a position past the cache.
   void forward(std::span<const TokenId> tokens, std::span<const Pos> positions, KvCache& cache,
                bool all_logits, float* logits);
   // Test hook: record MoE routing choices of later forward calls into *trace (nullptr: stop).
@@ -53,6 +65,7 @@ class Model {
   ModelConfig config_;
   Weights weights_;
   Workspace ws_;
+  std::vector<int32_t> seq_index_, logit_rows_;  // the single-sequence forward's batch, reused
 };
 
 }  // namespace latent

@@ -168,7 +168,7 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
   ref::rope(x, n_tokens, n_heads, head_dim, pos, params);
 }
 
-void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
+void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float* out,
                const AttentionParams& p) {
   int32_t max_pos = 0;
   for (int64_t t = 0; t < p.n_tokens; ++t) max_pos = std::max(max_pos, pos[t]);
@@ -184,7 +184,7 @@ void attention(const float* q, const float* k, const float* v, const int32_t* po
     for (int64_t i = 0; i < work; ++i) {
       const int64_t t = i / p.n_head, h = i % p.n_head;
       const int64_t off = (t * p.n_head + h) * p.head_dim;
-      ops->attention_head(q + off, k, v, pos[t], h / group, out + off, p);
+      ops->attention_head(q + off, kv, kv.tables[t], pos[t], h / group, out + off, p);
     }
     return;
   }
@@ -195,9 +195,20 @@ void attention(const float* q, const float* k, const float* v, const int32_t* po
     for (int64_t i = 0; i < work; ++i) {
       const int64_t t = i / p.n_head, h = i % p.n_head;
       const int64_t off = (t * p.n_head + h) * p.head_dim;
-      ref::attention_head(q + off, k, v, pos[t], h / group, out + off, scores.data(), p);
+      ref::attention_head(q + off, kv, kv.tables[t], pos[t], h / group, out + off, scores.data(),
+                          p);
     }
   }
+}
+
+void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
+               const AttentionParams& p) {
+  // A dense cache is one block holding every position.
+  int32_t max_pos = 0;
+  for (int64_t t = 0; t < p.n_tokens; ++t) max_pos = std::max(max_pos, pos[t]);
+  const int32_t block0 = 0;
+  const std::vector<const int32_t*> tables(static_cast<size_t>(p.n_tokens), &block0);
+  attention(q, PagedKvView{k, v, tables.data(), max_pos + 1}, pos, out, p);
 }
 
 }  // namespace latent::kernels

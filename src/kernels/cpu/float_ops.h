@@ -26,15 +26,42 @@ struct FloatOps {
   void (*add)(const float* a, const float* b, int64_t n, float* out);
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
   // One (token, head): out = Σ_{j ≤ pos} softmax_j(scale · q·k_j) · v_j with a running max and sum
-  // (one pass over K and V, no score vector). k and v point at kv head 0 of position 0.
-  void (*attention_head)(const float* q, const float* k, const float* v, int32_t pos,
+  // (one pass over K and V, no score vector), rows j found through `table` in kv (kv.tables is
+  // not read). The running max/sum advance over fixed groups of logical positions, so the result
+  // does not depend on the block size or on which blocks hold the rows.
+  void (*attention_head)(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                          int64_t kv_head, float* out, const AttentionParams& p);
 };
-void attention_head_avx512(const float* q, const float* k, const float* v, int32_t pos,
+void attention_head_avx512(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                            int64_t kv_head, float* out,
                            const AttentionParams& p);  // head_dim ≤ 256
-void attention_head_avx2(const float* q, const float* k, const float* v, int32_t pos,
+void attention_head_avx2(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                          int64_t kv_head, float* out, const AttentionParams& p);  // head_dim ≤ 256
+// Offsets (floats from the layer base) of one sequence's cache rows in position order, walked
+// block by block: a block's rows are contiguous, so the next row costs an add, and the table is
+// read only when a new block starts (never past the block of the last position asked for).
+class PagedRowCursor {
+ public:
+  PagedRowCursor(const int32_t* table, int32_t block_size, int64_t stride)
+      : table_(table),
+        block_size_(block_size),
+        stride_(stride),
+        block_floats_(int64_t{block_size} * stride),
+        base_(int64_t{table[0]} * block_floats_) {}
+  int64_t next() {
+    if (row_ == block_size_) {
+      row_ = 0;
+      base_ = int64_t{table_[++block_]} * block_floats_;
+    }
+    return base_ + int64_t{row_++} * stride_;
+  }
+
+ private:
+  const int32_t* table_;
+  int32_t block_size_, block_ = 0, row_ = 0;
+  int64_t stride_, block_floats_, base_;
+};
+
 inline constexpr int64_t kMaxFastHeadDim = 256;
 const FloatOps& float_ops_avx512();
 const FloatOps& float_ops_avx2();

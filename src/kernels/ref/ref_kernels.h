@@ -22,9 +22,12 @@ void add(const float* a, const float* b, int64_t n, float* out);
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* pos,
           const RopeParams& params);
-// One (token, head) of attention; scores holds pos+1 floats of scratch.
-void attention_head(const float* q, const float* k, const float* v, int32_t pos, int64_t kv_head,
-                    float* out, float* scores, const AttentionParams& params);
+// One (token, head) of attention through block table `table`; scores holds pos+1 floats of
+// scratch.
+void attention_head(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
+                    int64_t kv_head, float* out, float* scores, const AttentionParams& params);
+void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float* out,
+               const AttentionParams& params);
 void attention(const float* q, const float* k, const float* v, const int32_t* pos, float* out,
                const AttentionParams& params);
 void moe_route(const float* logits, int64_t n_tokens, const MoeRouteParams& params, int32_t* ids,

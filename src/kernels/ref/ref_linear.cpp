@@ -7,12 +7,16 @@
 
 namespace latent::kernels::ref {
 
-// Σ_k a[k]·b[k]; `omp simd` lets the compiler keep vector partial sums (a fixed order per build).
+// Σ_k a[k]·b[k] in eight fixed partial sums (lane k mod 8) combined pairwise. The order depends on
+// n only, never on the pointers' alignment (an `omp simd` reduction may peel a misaligned head), so
+// a row's product is the same wherever its buffer sits — in a batch of any size or alone.
 float dot(const float* a, const float* b, int64_t n) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t k = 0; k < n; ++k) sum += a[k] * b[k];
-  return sum;
+  float s[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int l = 0; l < 8; ++l) s[l] += a[k + l] * b[k + l];
+  for (int l = 0; k < n; ++k, ++l) s[l] += a[k] * b[k];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 void matmul_rows(const float* x, int64_t m, const TensorView& w, int64_t n0, int64_t n1, float* out,

@@ -36,7 +36,7 @@ void copy_rows(const float* in, int64_t in_stride, int64_t rows, int64_t n, floa
 
 // Multi-head latent attention of one layer on h = n(x) [T, E]; writes Wo·o into ws.h.
 void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws, int64_t T,
-                   const Pos* pos, KvCache& cache, int32_t layer) {
+                   const Pos* pos, PagedKvCache& cache, int32_t layer) {
   const Deepseek2Config& d = c.ds;
   const int64_t H = c.n_head, nope = d.qk_nope, R = d.qk_rope, qk = nope + R;
   const int64_t Lat = d.kv_lora_rank, W = Lat + R, vd = d.v_head_dim;
@@ -65,8 +65,11 @@ void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws,
   k::rope(q + nope, T, H, qk, pos, rope);
   k::rope(kva + Lat, T, 1, W, pos, rope);
   // cache[pos[t]] = [c | k_r]: W floats per token and layer, shared by every head
-  for (int64_t t = 0; t < T; ++t)
-    std::memcpy(cache.k(layer) + pos[t] * W, kva + t * W, static_cast<size_t>(W) * sizeof(float));
+  const int32_t B = cache.block_size();
+  for (int64_t t = 0; t < T; ++t) {
+    float* row = cache.k(layer, ws.token_tables[t][pos[t] / B]) + (pos[t] % B) * W;
+    std::memcpy(row, kva + t * W, static_cast<size_t>(W) * sizeof(float));
+  }
   // q_abs[t, h] = [q_nope,h·W_UK,h | q_rope,h]: W_UK absorbed, the query lives in latent space
   float *q_abs = ws.q_abs.data(), *in = ws.head_in.data(), *out = ws.head_out.data();
   for (int64_t hd = 0; hd < H; ++hd) {
@@ -78,7 +81,9 @@ void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws,
   // attn_lat[t, h, 0..W) = Σ_j softmax_j(scale·q_abs·row_j)·row_j over j ≤ pos[t]: MQA over the
   // cache rows; values are the same rows, of which the first Lat (the latent c_j) are kept.
   const k::AttentionParams ap{T, H, 1, W, W, d.kq_scale};
-  k::attention(q_abs, cache.k(layer), cache.k(layer), pos, ws.attn_lat.data(), ap);
+  const float* rows = cache.k(layer, 0);
+  k::attention(q_abs, k::PagedKvView{rows, rows, ws.token_tables.data(), B}, pos,
+               ws.attn_lat.data(), ap);
   // o[t, h] = W_UV,h · attn_lat[t, h, 0..Lat): back from latent to the value space per head
   for (int64_t hd = 0; hd < H; ++hd) {
     copy_rows(ws.attn_lat.data() + hd * W, H * W, T, Lat, in, Lat);
@@ -186,8 +191,9 @@ void reserve_deepseek2(const ModelConfig& c, int64_t T, Workspace& ws) {
 }
 
 void forward_deepseek2(const ModelConfig& c, const Weights& w, Workspace& ws,
-                       std::span<const TokenId> tokens, std::span<const Pos> pos, KvCache& cache,
-                       bool all_logits, float* logits) {
+                       const ForwardBatch& batch, PagedKvCache& cache, float* logits) {
+  const std::span<const TokenId> tokens = batch.tokens;
+  const std::span<const Pos> pos = batch.positions;
   const int64_t T = static_cast<int64_t>(tokens.size()), E = c.n_embd;
   float* x = ws.x.data();
   // x[T, E] = token_embd[tokens]
@@ -208,10 +214,12 @@ void forward_deepseek2(const ModelConfig& c, const Weights& w, Workspace& ws,
     }
     k::add(x, ws.h.data(), T * E, x);
   }
-  // logits = RMSNorm(x)·output_norm · Woutᵀ, for every row or only the last
-  const int64_t first = all_logits ? 0 : T - 1, rows = T - first;
-  k::rms_norm(x + first * E, f32(w.output_norm), rows, E, c.rms_eps, ws.logits_in.data());
-  k::matmul(ws.logits_in.data(), rows, w.output, logits);
+  // logits = RMSNorm(x)·output_norm · Woutᵀ for the wanted rows only
+  const int64_t R = static_cast<int64_t>(batch.logit_rows.size());
+  for (int64_t i = 0; i < R; ++i)
+    k::rms_norm(x + batch.logit_rows[i] * E, f32(w.output_norm), 1, E, c.rms_eps,
+                ws.logits_in.data() + i * E);
+  if (R > 0) k::matmul(ws.logits_in.data(), R, w.output, logits);
 }
 
 }  // namespace latent

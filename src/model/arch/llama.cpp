@@ -11,11 +11,13 @@
 
 namespace latent {
 
-void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws,
-                   std::span<const TokenId> tokens, std::span<const Pos> pos, KvCache& cache,
-                   bool all_logits, float* logits) {
+void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws, const ForwardBatch& batch,
+                   PagedKvCache& cache, float* logits) {
   namespace k = kernels;
+  const std::span<const TokenId> tokens = batch.tokens;
+  const std::span<const Pos> pos = batch.positions;
   const int64_t T = static_cast<int64_t>(tokens.size());
+  const int32_t B = cache.block_size();
   const int64_t E = c.n_embd, hd = c.head_dim_k;
   const int64_t NQ = int64_t{c.n_head} * hd, NKV = int64_t{c.n_head_kv} * hd;
   float* x = ws.x.data();
@@ -42,13 +44,16 @@ void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws,
     // rotate q and k by their absolute positions
     k::rope(ws.q.data(), T, c.n_head, hd, pos.data(), rope);
     k::rope(ws.k.data(), T, c.n_head_kv, hd, pos.data(), rope);
-    // cache[pos[t]] = (k[t], v[t])
+    // cache row (table[pos / B], pos % B) of t's sequence = (k[t], v[t])
     for (int64_t t = 0; t < T; ++t) {
-      std::memcpy(cache.k(l) + pos[t] * cache.stride(), ws.k.data() + t * NKV, NKV * sizeof(float));
-      std::memcpy(cache.v(l) + pos[t] * cache.stride(), ws.v.data() + t * NKV, NKV * sizeof(float));
+      const int32_t block = ws.token_tables[t][pos[t] / B];
+      const int64_t row = (pos[t] % B) * cache.stride();
+      std::memcpy(cache.k(l, block) + row, ws.k.data() + t * NKV, NKV * sizeof(float));
+      std::memcpy(cache.v(l, block) + row, ws.v.data() + t * NKV, NKV * sizeof(float));
     }
-    // attn[t,h] = Σ_j softmax(q·k_j/√hd)·v_j over j ≤ pos[t]
-    k::attention(ws.q.data(), cache.k(l), cache.v(l), pos.data(), ws.attn.data(), attn);
+    // attn[t,h] = Σ_j softmax(q·k_j/√hd)·v_j over j ≤ pos[t] of t's sequence
+    const k::PagedKvView kv{cache.k(l, 0), cache.v(l, 0), ws.token_tables.data(), B};
+    k::attention(ws.q.data(), kv, pos.data(), ws.attn.data(), attn);
     // x += attn·Woᵀ
     k::matmul(ws.attn.data(), T, L.wo, ws.h.data());
     k::add(x, ws.h.data(), T * E, x);
@@ -61,11 +66,12 @@ void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws,
     k::add(x, ws.h.data(), T * E, x);
   }
 
-  // logits = RMSNorm(x)·output_norm · Woutᵀ, for every row or only the last
-  const int64_t first = all_logits ? 0 : T - 1, rows = T - first;
-  k::rms_norm(x + first * E, static_cast<const float*>(w.output_norm.data), rows, E, c.rms_eps,
-              ws.logits_in.data());
-  k::matmul(ws.logits_in.data(), rows, w.output, logits);
+  // logits = RMSNorm(x)·output_norm · Woutᵀ for the wanted rows only
+  const int64_t R = static_cast<int64_t>(batch.logit_rows.size());
+  for (int64_t i = 0; i < R; ++i)
+    k::rms_norm(x + batch.logit_rows[i] * E, static_cast<const float*>(w.output_norm.data), 1, E,
+                c.rms_eps, ws.logits_in.data() + i * E);
+  if (R > 0) k::matmul(ws.logits_in.data(), R, w.output, logits);
 }
 
 }  // namespace latent

@@ -5,14 +5,15 @@
 #include <span>
 
 #include "model/config.h"
-#include "model/kv_cache.h"
+#include "model/forward_batch.h"
 #include "model/model.h"
+#include "model/paged_kv_cache.h"
 #include "model/weights.h"
 
 namespace latent {
 
-void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws,
-                   std::span<const TokenId> tokens, std::span<const Pos> pos, KvCache& cache,
-                   bool all_logits, float* logits);
+// Runs a validated batch (Model::forward checked it; ws.token_tables holds each row's table).
+void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws, const ForwardBatch& batch,
+                   PagedKvCache& cache, float* logits);
 
 }  // namespace latent

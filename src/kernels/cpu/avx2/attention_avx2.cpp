@@ -35,8 +35,8 @@ __m256i lanes(int64_t n) {
 }
 
 template <int NV>
-void attention_head_nv(const float* q, const float* k, const float* v, int32_t pos, int64_t kv_head,
-                       float* out, const AttentionParams& p) {
+void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
+                       int64_t kv_head, float* out, const AttentionParams& p) {
   const int64_t d = p.head_dim;
   const __m256i tail = lanes(d - 8 * (NV - 1)), full = lanes(8);
   __m256 qv[NV], acc[NV];
@@ -45,8 +45,12 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
                           _mm256_set1_ps(p.scale));
     acc[i] = _mm256_setzero_ps();
   }
-  const float* kh = k + kv_head * d;
-  const float* vh = v + kv_head * d;
+  const float* kh = kv.k + kv_head * d;
+  const float* vh = kv.v + kv_head * d;
+  // Groups of 8 logical positions whatever the block size: the same arithmetic for a token however
+  // its sequence is paged.
+  PagedRowCursor rows(table, kv.block_size, p.kv_stride);
+  int64_t off[8];
   float run_max = -INFINITY, run_sum = 0.0f;
   alignas(32) float s[8];
   const int64_t n_pos = int64_t{pos} + 1;
@@ -54,7 +58,7 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
     const int nb = static_cast<int>(n_pos - j0 < 8 ? n_pos - j0 : 8);
     for (int b = 0; b < 8; ++b) s[b] = -INFINITY;
     for (int b = 0; b < nb; ++b) {
-      const float* kj = kh + (j0 + b) * p.kv_stride;
+      const float* kj = kh + (off[b] = rows.next());
       __m256 dot = _mm256_setzero_ps();
       for (int i = 0; i < NV; ++i)
         dot =
@@ -73,7 +77,7 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
     _mm256_store_ps(s, e);
     for (int b = 0; b < nb; ++b) {  // lanes past nb hold e^-87 ≈ 1e-38 (exp_ps clamps): skip them
       run_sum += s[b];
-      const float* vj = vh + (j0 + b) * p.kv_stride;
+      const float* vj = vh + off[b];
       const __m256 w = _mm256_set1_ps(s[b]);
       for (int i = 0; i < NV; ++i)
         acc[i] =
@@ -87,17 +91,17 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
 
 template <int... I>
 constexpr auto make_table(std::integer_sequence<int, I...>) {
-  using Fn = void (*)(const float*, const float*, const float*, int32_t, int64_t, float*,
+  using Fn = void (*)(const float*, const PagedKvView&, const int32_t*, int32_t, int64_t, float*,
                       const AttentionParams&);
   return std::array<Fn, sizeof...(I)>{attention_head_nv<I + 1>...};
 }
 
 }  // namespace
 
-void attention_head_avx2(const float* q, const float* k, const float* v, int32_t pos,
+void attention_head_avx2(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                          int64_t kv_head, float* out, const AttentionParams& p) {
   static constexpr auto fns = make_table(std::make_integer_sequence<int, 32>{});
-  fns[(p.head_dim + 7) / 8 - 1](q, k, v, pos, kv_head, out, p);
+  fns[(p.head_dim + 7) / 8 - 1](q, kv, table, pos, kv_head, out, p);
 }
 
 }  // namespace latent::kernels::cpu

@@ -49,7 +49,16 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
     _mm256_storeu_ps(
         out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
   }
-  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  // The tail goes through the same vector e^x (a scalar std::exp would round differently), so an
+  // element's value does not depend on where a call's range ends: batch invariance.
+  if (i < n) {
+    alignas(32) float g8[8] = {}, u8[8] = {}, o8[8];
+    for (int64_t j = i; j < n; ++j) g8[j - i] = gate[j], u8[j - i] = up[j];
+    const __m256 g = _mm256_load_ps(g8);
+    const __m256 e = avx2::exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    _mm256_store_ps(o8, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_load_ps(u8)));
+    for (int64_t j = i; j < n; ++j) out[j] = o8[j - i];
+  }
 }
 
 }  // namespace

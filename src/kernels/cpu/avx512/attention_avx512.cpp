@@ -35,8 +35,8 @@ float hmax(__m512 v) {
 }
 
 template <int NV>
-void attention_head_nv(const float* q, const float* k, const float* v, int32_t pos, int64_t kv_head,
-                       float* out, const AttentionParams& p) {
+void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
+                       int64_t kv_head, float* out, const AttentionParams& p) {
   const int64_t d = p.head_dim;
   // Lanes of the last vector that hold head dims (all 16 when d is a multiple of 16).
   const __mmask16 tail = static_cast<__mmask16>((1u << (d - 16 * (NV - 1))) - 1);
@@ -47,8 +47,12 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
     qv[i] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, q + 16 * i), _mm512_set1_ps(p.scale));
     acc[i] = _mm512_setzero_ps();
   }
-  const float* kh = k + kv_head * d;
-  const float* vh = v + kv_head * d;
+  const float* kh = kv.k + kv_head * d;
+  const float* vh = kv.v + kv_head * d;
+  // Groups of 16 logical positions whatever the block size: the same arithmetic for a token however
+  // its sequence is paged.
+  PagedRowCursor rows(table, kv.block_size, p.kv_stride);
+  int64_t off[16];
   float run_max = -INFINITY, run_sum = 0.0f;
   alignas(64) float s[16];
   const int64_t n_pos = int64_t{pos} + 1;
@@ -56,7 +60,7 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
     const int nb = static_cast<int>(n_pos - j0 < 16 ? n_pos - j0 : 16);
     // s_j = (scale·q)·k_j for the block's positions
     for (int b = 0; b < nb; ++b) {
-      const float* kj = kh + (j0 + b) * p.kv_stride;
+      const float* kj = kh + (off[b] = rows.next());
       __m512 dot = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(NV == 1 ? tail : full, kj));
       for (int i = 1; i < NV; ++i)
         dot = _mm512_fmadd_ps(qv[i], _mm512_maskz_loadu_ps(i == NV - 1 ? tail : full, kj + 16 * i),
@@ -78,7 +82,7 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
     run_sum += hsum(e);
     _mm512_store_ps(s, e);
     for (int b = 0; b < nb; ++b) {
-      const float* vj = vh + (j0 + b) * p.kv_stride;
+      const float* vj = vh + off[b];
       const __m512 w = _mm512_set1_ps(s[b]);
       for (int i = 0; i < NV; ++i)
         acc[i] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(i == NV - 1 ? tail : full, vj + 16 * i),
@@ -93,16 +97,16 @@ void attention_head_nv(const float* q, const float* k, const float* v, int32_t p
 }  // namespace
 
 // head_dim ≤ 256; cpu_kernels.cpp sends larger heads to the reference path.
-void attention_head_avx512(const float* q, const float* k, const float* v, int32_t pos,
+void attention_head_avx512(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                            int64_t kv_head, float* out, const AttentionParams& p) {
-  using Fn = void (*)(const float*, const float*, const float*, int32_t, int64_t, float*,
+  using Fn = void (*)(const float*, const PagedKvView&, const int32_t*, int32_t, int64_t, float*,
                       const AttentionParams&);
   static constexpr Fn fns[16] = {
       attention_head_nv<1>,  attention_head_nv<2>,  attention_head_nv<3>,  attention_head_nv<4>,
       attention_head_nv<5>,  attention_head_nv<6>,  attention_head_nv<7>,  attention_head_nv<8>,
       attention_head_nv<9>,  attention_head_nv<10>, attention_head_nv<11>, attention_head_nv<12>,
       attention_head_nv<13>, attention_head_nv<14>, attention_head_nv<15>, attention_head_nv<16>};
-  fns[(p.head_dim + 15) / 16 - 1](q, k, v, pos, kv_head, out, p);
+  fns[(p.head_dim + 15) / 16 - 1](q, kv, table, pos, kv_head, out, p);
 }
 
 }  // namespace latent::kernels::cpu
