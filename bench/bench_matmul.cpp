@@ -4,6 +4,7 @@
 // multiply-add as 2), 1 and 2 threads, at the best ISA and on the scalar reference path.
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -43,6 +44,34 @@ void BM_Matmul(benchmark::State& state) {
   kernels::cpu::set_isa_cap(Isa::kAvx512);
 }
 
+// Decode and small-batch shapes, GGUF layout against the weights prepared at load
+// (kernels::prepare_weights: rows interleaved by 16 for Q4_0/Q8_0 on AVX-512). Args: dtype id, M,
+// N, K, threads, prepared (0/1).
+void BM_MatmulPrepared(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int64_t m = state.range(1), n = state.range(2), k = state.range(3);
+  kernels::set_num_threads(static_cast<int>(state.range(4)));
+  Weights w = make_weights(t, n, k);
+  std::shared_ptr<const void> owner;
+  if (state.range(5)) owner = kernels::prepare_weights(w.view);
+  const std::vector<float> x = make_act(m, k);
+  std::vector<float> out(static_cast<size_t>(m * n));
+  for (auto _ : state) {
+    kernels::matmul(x.data(), m, w.view, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(dtype_name(t)) + (owner ? " prepared" : " gguf"));
+  bench::set_counters(state, m, w.view);
+  kernels::set_num_threads(0);
+}
+
+void prepared_args(benchmark::internal::Benchmark* b) {
+  for (DType t : {DType::Q4_0, DType::Q8_0})
+    for (int64_t m : {1, 4, 8, 16, 64, 512})
+      for (auto [n, k] : {std::pair<int64_t, int64_t>{5632, 2048}, {2048, 5632}})
+        for (int64_t p : {0, 1}) b->Args({static_cast<int64_t>(t), m, n, k, 1, p});
+}
+
 // Read bandwidth of a 1 GiB buffer in this run (neighbours move it), as the decode roofline.
 void BM_ReadBandwidth(benchmark::State& state) {
   const int nt = static_cast<int>(state.range(0));
@@ -77,6 +106,12 @@ void scalar_args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatmulPrepared)
+    ->Name("BM_Matmul/prepared")
+    ->Apply(prepared_args)
+    ->MinTime(0.1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Matmul)
     ->Name("BM_Matmul/fast")
     ->Apply(fast_args)

@@ -15,6 +15,8 @@
 #include "model/model.h"
 #include "server/grammar_constraint.h"
 #include "tokenizer/tokenizer.h"
+#include "train/arith_task.h"
+#include "train/grpo.h"
 
 namespace latent::cli {
 namespace {
@@ -29,7 +31,45 @@ struct RunArgs {
   int64_t seed = -1;  // -1: a fresh random seed, printed so the run can be repeated
   SamplerParams sampling;
   ConstraintOptions constraint;
+  int32_t samples = 1;  // > 1: one request with n = samples (test-time compute)
+  std::string vote;     // "majority": extract each sample's answer and vote
 };
+
+// --samples N [--vote majority]: N completions of the prompt as one request (they share the
+// prompt's KV blocks), each sample's final answer read by the arithmetic task's extractor, and the
+// majority answer with its vote counts on stdout. -v also prints every sample.
+int run_samples(Model& model, const Tokenizer& tok, CompletionRequest req, int32_t n_ctx,
+                const RunArgs& a) {
+  req.n = a.samples;
+  const uint64_t seed = req.sampling.seed;
+  EngineConfig ec;
+  ec.n_ctx = n_ctx;
+  ec.max_running = std::max(16, a.samples);
+  std::vector<std::vector<train::SampledCompletion>> out =
+      train::sample_all(model, tok, {std::move(req)}, ec);
+  std::vector<std::optional<int64_t>> answers;
+  for (size_t i = 0; i < out[0].size(); ++i) {
+    const train::SampledCompletion& c = out[0][i];
+    answers.push_back(train::extract_answer(c.text));
+    if (a.verbose || a.vote.empty()) {
+      std::printf("--- sample %zu (%s) ---\n%s\n", i,
+                  std::string(finish_reason_name(c.finish)).c_str(), c.text.c_str());
+    }
+  }
+  if (a.vote.empty()) return 0;
+  const train::VoteResult v = train::majority_vote(answers);
+  if (v.answer) {
+    std::printf("%lld\n", static_cast<long long>(*v.answer));
+  } else {
+    std::printf("(no answer)\n");
+  }
+  std::fprintf(stderr, "[latent] votes over %d samples:", a.samples);
+  for (const auto& [answer, count] : v.counts)
+    std::fprintf(stderr, " %lld x%d", static_cast<long long>(answer), count);
+  if (v.n_without_answer > 0) std::fprintf(stderr, " | %d without an answer", v.n_without_answer);
+  std::fprintf(stderr, " | seed: %llu\n", static_cast<unsigned long long>(seed));
+  return 0;
+}
 
 int run(const RunArgs& a) {
   if (a.verbose) set_log_level(LogLevel::kInfo);
@@ -61,6 +101,8 @@ int run(const RunArgs& a) {
     constraint->set_timing(timing);
     req.constraint = std::move(constraint);
   }
+  if (a.samples > 1 || !a.vote.empty())
+    return run_samples(*model, *tokenizer, std::move(req), resolve_n_ctx(model->config(), opt), a);
   EngineCore core(*model, *tokenizer, single_sequence_engine(model->config(), opt));
   GenerateResult r = run_to_completion(core, std::move(req), [](TokenId, std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -98,7 +140,12 @@ Command add_run(CLI::App& app) {
   add_constraint_options(sub, a->constraint);
   sub->add_option("-s,--seed", a->seed, "Random seed (-1: random, printed at the end)")
       ->capture_default_str();
-  sub->add_flag("-v,--verbose", a->verbose, "Log loading details to stderr");
+  sub->add_flag("-v,--verbose", a->verbose, "Log loading details to stderr (and every sample)");
+  sub->add_option("--samples", a->samples, "Completions to sample (1-16; seeds seed..seed+N-1)")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  sub->add_option("--vote", a->vote, "Print the majority final answer of the samples")
+      ->check(CLI::IsMember({"majority"}));
   return [a] { return run(*a); };
 }
 

@@ -19,5 +19,6 @@ Command add_chat(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_train(CLI::App& app);
+Command add_grpo(CLI::App& app);
 
 }  // namespace latent::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(latent::cli::add_bench, "bench");
   add(latent::cli::add_serve, "serve");
   add(latent::cli::add_train, "train");
+  add(latent::cli::add_grpo, "grpo");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -371,4 +371,8 @@ const KvCacheManager& EngineCore::kv() const {
   return impl_->kv;
 }
 
+const PagedKvCache& EngineCore::kv_memory() const {
+  return impl_->cache;
+}
+
 }  // namespace latent

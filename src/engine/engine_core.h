@@ -61,6 +61,7 @@ class EngineCore {
   ScheduleStep step();
   EngineCounters counters() const;
   const KvCacheManager& kv() const;
+  const PagedKvCache& kv_memory() const;
 
  private:
   struct Impl;

@@ -37,8 +37,10 @@ const std::map<std::string, std::string>& primitive_rules() {
       {"object",
        R"("{" space ( string ":" space value ("," space string ":" space value)* )? "}" space)"},
       {"array", R"("[" space ( value ("," space value)* )? "]" space)"},
+      // RFC 3339 full-date: days per month, and February 29 only in leap years (divisible by 4,
+      // centuries only when divisible by 400), so no date that does not exist is accepted.
       {"date",
-       R"([0-9]{4} "-" ( "0" [1-9] | "1" [0-2] ) "-" ( "0" [1-9] | [1-2] [0-9] | "3" [0-1] ))"},
+       R"([0-9]{4} "-" ( ( "0" [13578] | "1" [02] ) "-" ( "0" [1-9] | [12] [0-9] | "3" [01] ) | ( "0" [469] | "11" ) "-" ( "0" [1-9] | [12] [0-9] | "30" ) | "02-" ( "0" [1-9] | "1" [0-9] | "2" [0-8] ) ) | ( [0-9] [0-9] ( "0" [48] | [2468] [048] | [13579] [26] ) | ( [02468] [048] | [13579] [26] ) "00" ) "-02-29")"},
       {"time",
        R"(([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ( "." [0-9]{3} )? ( "Z" | ( "+" | "-" ) ( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9] ))"},
       {"date-time", R"(date "T" time)"},

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "tensor/tensor_view.h"
 
@@ -19,6 +20,14 @@ int num_threads();
 // out[M,N] = x[M,K] · w[N,K]ᵀ for a weight of any dequantizable dtype (w.cols() == K, w.rows() ==
 // N).
 void matmul(const float* x, int64_t m, const TensorView& w, float* out);
+
+// Optional, at load: re-lays out a matmul weight for the active ISA's fastest kernel (Q4_0 and
+// Q8_0 on AVX-512: rows interleaved in groups of 16) and points w.data at the new buffer, which
+// the returned handle owns (the view is valid while it lives). Returns nullptr and leaves w alone
+// when nothing pays. Every kernel still accepts the view at any ISA (matmul and get_rows read a
+// prepared buffer through an exact unpack where they lack a packed path), but the results of the
+// packed kernel are its own: prepare a weight for all its calls or none.
+std::shared_ptr<const void> prepare_weights(TensorView& w);
 
 // out[i,:] = dequantized row ids[i] of table (an embedding lookup). table is [n_rows, n].
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float* out);

@@ -1,7 +1,13 @@
 // Model loading and the input checks around the forward pass; the layer math is in arch/.
 #include "model/model.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "base/error.h"
+#include "kernels/kernels.h"
 #include "model/arch/deepseek2.h"
 #include "model/arch/llama.h"
 
@@ -30,6 +36,28 @@ void Workspace::reserve(const ModelConfig& c, int64_t t) {
 Model::Model(GgufFile file) : file_(std::move(file)) {
   config_ = read_model_config(file_);
   weights_ = load_weights(file_, config_);
+  prepare_for_kernels();
+}
+
+// The llama-family matmul weights in the kernels' preferred layout (kernels::prepare_weights); the
+// mapped pages of each repacked original are handed back to the page cache (re-read on touch).
+void Model::prepare_for_kernels() {
+  if (config_.arch == Arch::kDeepseek2) return;
+  auto prepare = [&](TensorView& t) {
+    const TensorView orig = t;
+    auto owner = kernels::prepare_weights(t);
+    if (!owner) return;
+    prepared_.push_back(std::move(owner));
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<uintptr_t>(orig.data);
+    const uintptr_t lo = (begin + page - 1) / page * page;
+    const uintptr_t hi = (begin + static_cast<uintptr_t>(orig.nbytes())) / page * page;
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  };
+  for (LayerWeights& l : weights_.layers)
+    for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      prepare(*t);
+  if (!weights_.tied_output) prepare(weights_.output);
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path) {

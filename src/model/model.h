@@ -61,9 +61,11 @@ class Model {
 
  private:
   explicit Model(GgufFile file);
+  void prepare_for_kernels();
   GgufFile file_;
   ModelConfig config_;
   Weights weights_;
+  std::vector<std::shared_ptr<const void>> prepared_;  // repacked weight buffers weights_ points at
   Workspace ws_;
   std::vector<int32_t> seq_index_, logit_rows_;  // the single-sequence forward's batch, reused
 };

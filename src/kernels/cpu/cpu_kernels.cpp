@@ -8,9 +8,12 @@
 
 #include "kernels/cpu/dot_kernels.h"
 #include "kernels/cpu/float_ops.h"
+#include "kernels/cpu/packed.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "tensor/dtype.h"
+#include "tensor/quant.h"
+#include "tensor/quant_blocks.h"
 
 namespace latent::kernels {
 namespace {
@@ -87,9 +90,75 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   }
 }
 
+// A prepared (packed) weight with no packed kernel at this ISA: unpack it (exactly) and take the
+// reference path. Only reached when the ISA cap drops after load.
+void matmul_unpacked(const float* x, int64_t m, const TensorView& w, float* out) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(w.nbytes()));
+  for (int64_t r = 0; r < w.rows(); ++r)
+    cpu::unpack_row(w.dtype, static_cast<const uint8_t*>(w.data), w.rows(), w.cols(), r,
+                    bytes.data() + r * w.row_bytes());
+  TensorView v = w;
+  v.data = bytes.data();
+  matmul_reference(x, m, v, out);
+}
+
+// Activation rows per cache block of the packed path: their Q8_0 rows stay in L2 while the
+// thread's weight groups stream past them.
+constexpr int64_t kPackedColBlock = 64;
+
+void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x,
+                   int64_t m, const TensorView& w, float* out) {
+  const int64_t n = w.rows(), k = w.cols(), nb = k / kQK;
+  const int64_t act_bytes = dtype_row_bytes(DType::Q8_0, k);
+  const int64_t chunk = cpu::packed_bytes(w.dtype, cpu::kPackRows, k);  // one group's bytes
+  static thread_local std::vector<uint8_t> act;
+  static thread_local std::vector<cpu::ActBlockInfo> info;
+  if (static_cast<int64_t>(act.size()) < m * act_bytes)
+    act.resize(static_cast<size_t>(m * act_bytes));
+  if (static_cast<int64_t>(info.size()) < m * nb) info.resize(static_cast<size_t>(m * nb));
+  uint8_t* const act_buf = act.data();
+  cpu::ActBlockInfo* const info_buf = info.data();
+  const auto* wb = static_cast<const uint8_t*>(w.data);
+  const int64_t groups = (n + cpu::kPackRows - 1) / cpu::kPackRows;
+  const int nt = threads_for(groups, m * n * k);
+#pragma omp parallel num_threads(nt)
+  {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      uint8_t* row = act_buf + i * act_bytes;
+      ak.convert_act(x + i * k, row, k);
+      for (int64_t b = 0; b < nb; ++b) {
+        const auto* blk = reinterpret_cast<const BlockQ8_0*>(row + b * sizeof(BlockQ8_0));
+        int32_t sum = 0;
+        for (int j = 0; j < kQK; ++j) sum += blk->qs[j];
+        info_buf[i * nb + b] = {fp16_to_fp32(blk->d), -pk.offset * sum};
+      }
+    }
+    const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
+    const int64_t g0 = groups * tid / cnt, g1 = groups * (tid + 1) / cnt;
+    for (int64_t i0 = 0; i0 < m; i0 += kPackedColBlock) {
+      const int64_t i1 = std::min(m, i0 + kPackedColBlock);
+      for (int64_t g = g0; g < g1; ++g) {
+        const int rows = static_cast<int>(std::min<int64_t>(cpu::kPackRows, n - g * cpu::kPackRows));
+        for (int64_t i = i0; i < i1; i += cpu::kPackCols) {
+          const int cols = static_cast<int>(std::min<int64_t>(cpu::kPackCols, i1 - i));
+          pk.tile(k, wb + g * chunk, act_buf + i * act_bytes, act_bytes, info_buf + i * nb, nb,
+                  cols, out + i * n + g * cpu::kPackRows, n, rows);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
+  if (cpu::is_packed(w.data)) {
+    const cpu::PackedKernel* pk = cpu::find_packed_kernel(w.dtype, cpu::active_isa());
+    const cpu::DotKernel* ak = cpu::find_dot_kernel(DType::Q8_0, cpu::active_isa());
+    if (pk && ak && ak->act_type == DType::Q8_0) return matmul_packed(*pk, *ak, x, m, w, out);
+    return matmul_unpacked(x, m, w, out);
+  }
   const cpu::DotKernel* dk = cpu::find_dot_kernel(w.dtype, cpu::active_isa());
   if (dk) {
     matmul_fast(*dk, x, m, w, out);
@@ -99,6 +168,20 @@ void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
 }
 
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float* out) {
+  if (cpu::is_packed(table.data)) {
+    // One row at a time through the exact unpack.
+    std::vector<uint8_t> row(static_cast<size_t>(table.row_bytes()));
+    TensorView one = table;
+    one.shape[0] = 1;
+    one.data = row.data();
+    const int32_t zero = 0;
+    for (int64_t i = 0; i < n_ids; ++i) {
+      cpu::unpack_row(table.dtype, static_cast<const uint8_t*>(table.data), table.rows(),
+                      table.cols(), ids[i], row.data());
+      ref::get_rows(one, &zero, 1, out + i * table.cols());
+    }
+    return;
+  }
   ref::get_rows(table, ids, n_ids, out);
 }
 

@@ -1,0 +1,145 @@
+// Weights prepared at load (kernels::prepare_weights, cpu/packed.h): the repacking is exact (every
+// row unpacks to its GGUF bytes, get_rows reads the same values), the packed matmul agrees with the
+// reference within the Q8_0 activation rounding, it is batch invariant (a row's output bitwise the
+// same for any M, place in the batch or thread count), and a dropped ISA cap falls back to the
+// reference path on the unpacked bytes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/packed.h"
+#include "kernels/kernels.h"
+#include "tensor/dtype.h"
+#include "tensor/quant.h"
+
+namespace latent {
+namespace {
+
+using kernels::cpu::Isa;
+
+struct Case {
+  DType type;
+  int64_t n, k;
+};
+
+std::vector<uint8_t> quantized(DType type, int64_t n, int64_t k, std::vector<float>& wf) {
+  std::mt19937 rng(static_cast<uint32_t>(n * 131 + k));
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  wf.resize(static_cast<size_t>(n * k));
+  for (auto& v : wf) v = dist(rng);
+  const int64_t rb = dtype_row_bytes(type, k);
+  std::vector<uint8_t> q(static_cast<size_t>(n * rb));
+  for (int64_t r = 0; r < n; ++r) quantize_row(type, wf.data() + r * k, q.data() + r * rb, k);
+  return q;
+}
+
+bool avx512() {
+  kernels::cpu::set_isa_cap(Isa::kAvx512);
+  return kernels::cpu::active_isa() == Isa::kAvx512;
+}
+
+class Packed : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Packed, ExactRepackMatmulAndBatchInvariance) {
+  if (!avx512()) GTEST_SKIP() << "no AVX-512 VNNI: prepare_weights packs nothing";
+  const auto [type, n, k] = GetParam();
+  const std::string what = std::string(dtype_name(type)) + " " + std::to_string(n) + "x" +
+                           std::to_string(k);
+  std::vector<float> wf;
+  const std::vector<uint8_t> q = quantized(type, n, k, wf);
+  const TensorView orig{type, 2, {n, k, 1, 1}, q.data()};
+  TensorView w = orig;
+  const auto owner = kernels::prepare_weights(w);
+  ASSERT_TRUE(owner) << what;
+  ASSERT_NE(w.data, orig.data);
+  EXPECT_TRUE(kernels::cpu::is_packed(w.data));
+
+  // Exact unpack, and get_rows through it.
+  std::vector<uint8_t> row(static_cast<size_t>(orig.row_bytes()));
+  for (int64_t r = 0; r < n; ++r) {
+    kernels::cpu::unpack_row(type, static_cast<const uint8_t*>(w.data), n, k, r, row.data());
+    ASSERT_EQ(std::memcmp(row.data(), orig.row(r), row.size()), 0) << what << " row " << r;
+  }
+  const std::vector<int32_t> ids = {static_cast<int32_t>(n - 1), 0, static_cast<int32_t>(n / 2)};
+  std::vector<float> got(ids.size() * k), want(ids.size() * k);
+  kernels::get_rows(w, ids.data(), static_cast<int64_t>(ids.size()), got.data());
+  kernels::get_rows(orig, ids.data(), static_cast<int64_t>(ids.size()), want.data());
+  ASSERT_EQ(got, want) << what;
+
+  const int64_t max_m = 19;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(max_m * k));
+  for (auto& v : x) v = dist(rng);
+
+  // Against the reference path on the original bytes: the Q8_0 activation rounding bounds the
+  // difference (relative to Σ|w·x|, as tests/kernels/test_dot_legacy.cpp argues).
+  kernels::set_num_threads(2);
+  std::vector<float> fast(static_cast<size_t>(max_m * n)), ref(static_cast<size_t>(max_m * n));
+  kernels::matmul(x.data(), max_m, w, fast.data());
+  kernels::cpu::set_isa_cap(Isa::kScalar);
+  kernels::matmul(x.data(), max_m, orig, ref.data());
+  // The packed view at the scalar cap: the exact unpack, then the same reference path.
+  std::vector<float> fallback(static_cast<size_t>(max_m * n));
+  kernels::matmul(x.data(), max_m, w, fallback.data());
+  kernels::cpu::set_isa_cap(Isa::kAvx512);
+  ASSERT_EQ(std::memcmp(fallback.data(), ref.data(), ref.size() * sizeof(float)), 0) << what;
+  for (int64_t i = 0; i < max_m; ++i)
+    for (int64_t r = 0; r < n; ++r) {
+      double mag = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        // |w·x| with the dequantized weight ≈ the float one within its own rounding.
+        mag += std::fabs(static_cast<double>(wf[r * k + j]) * x[i * k + j]);
+      }
+      ASSERT_NEAR(fast[i * n + r], ref[i * n + r], 1.5e-2 * mag + 1e-5)
+          << what << " m-row " << i << " w-row " << r;
+    }
+
+  // Batch invariance: every row of every call equals its single-row product, bitwise.
+  std::vector<float> single(static_cast<size_t>(max_m * n));
+  for (int64_t i = 0; i < max_m; ++i)
+    kernels::matmul(x.data() + i * k, 1, w, single.data() + i * n);
+  for (int threads : {1, 2, 3}) {
+    kernels::set_num_threads(threads);
+    for (int64_t m : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 19}) {
+      for (int64_t first : {int64_t{0}, max_m - m}) {
+        std::vector<float> out(static_cast<size_t>(m * n));
+        kernels::matmul(x.data() + first * k, m, w, out.data());
+        for (int64_t i = 0; i < m; ++i)
+          ASSERT_EQ(std::memcmp(out.data() + i * n, single.data() + (first + i) * n,
+                                static_cast<size_t>(n) * sizeof(float)),
+                    0)
+              << what << ": M=" << m << " row " << i << ", " << threads << " threads";
+      }
+    }
+  }
+  kernels::set_num_threads(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Packed,
+                         ::testing::Values(Case{DType::Q4_0, 37, 512}, Case{DType::Q4_0, 16, 32},
+                                           Case{DType::Q4_0, 5, 96}, Case{DType::Q4_0, 64, 160},
+                                           Case{DType::Q8_0, 37, 512}, Case{DType::Q8_0, 16, 32},
+                                           Case{DType::Q8_0, 5, 96}, Case{DType::Q8_0, 64, 160}));
+
+TEST(PackedPrepare, LeavesOtherTypesAndTheScalarIsaAlone) {
+  std::vector<float> wf;
+  const std::vector<uint8_t> q = quantized(DType::Q4_K, 4, 256, wf);
+  TensorView w{DType::Q4_K, 2, {4, 256, 1, 1}, q.data()};
+  EXPECT_FALSE(kernels::prepare_weights(w));
+  EXPECT_EQ(w.data, q.data());
+  const std::vector<uint8_t> q4 = quantized(DType::Q4_0, 4, 64, wf);
+  TensorView w4{DType::Q4_0, 2, {4, 64, 1, 1}, q4.data()};
+  kernels::cpu::set_isa_cap(Isa::kScalar);
+  EXPECT_FALSE(kernels::prepare_weights(w4));
+  EXPECT_EQ(w4.data, q4.data());
+  kernels::cpu::set_isa_cap(Isa::kAvx512);
+}
+
+}  // namespace
+}  // namespace latent

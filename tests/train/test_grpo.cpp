@@ -1,0 +1,268 @@
+// GRPO: advantage maths on hand-computed groups, the clipped surrogate's gradient, the k3 KL
+// estimator, the reward's edge cases, and on a tiny model that one update moves the
+// log-probabilities of the sampled completions in their advantage's direction.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "base/error.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "train/arith_vocab.h"
+#include "train/checkpoint.h"
+#include "train/grpo.h"
+
+namespace latent::train {
+namespace {
+
+std::vector<float> adv(std::vector<double> r) {
+  return group_advantages(r, 0.0);
+}
+
+TEST(GrpoAdvantages, HandComputedGroups) {
+  // One right out of four: mean 0.25, sd sqrt(0.25·0.75) = 0.4330.
+  const auto a = adv({1, 0, 0, 0});
+  EXPECT_NEAR(a[0], 0.75 / std::sqrt(0.1875), 1e-5);                               // 1.7321
+  for (int i = 1; i < 4; ++i) EXPECT_NEAR(a[i], -0.25 / std::sqrt(0.1875), 1e-5);  // −0.5774
+  // Two values: ±1 whatever their gap.
+  const auto b = adv({0.1, 1.1});
+  EXPECT_NEAR(b[0], -1.0f, 1e-6);
+  EXPECT_NEAR(b[1], 1.0f, 1e-6);
+  // Rewards 0, 1, 2: mean 1, sd sqrt(2/3).
+  const auto c = adv({0, 1, 2});
+  EXPECT_NEAR(c[0], -std::sqrt(1.5), 1e-5);
+  EXPECT_EQ(c[1], 0.0f);
+  EXPECT_NEAR(c[2], std::sqrt(1.5), 1e-5);
+  // Advantages of a group sum to zero.
+  const auto d = adv({1.1, 0.1, 1.0, 0.0, 1.1});
+  double sum = 0.0;
+  for (float x : d) sum += x;
+  EXPECT_NEAR(sum, 0.0, 1e-5);
+}
+
+TEST(GrpoAdvantages, AllEqualGroupsHaveExactlyZeroAdvantage) {
+  for (double r : {0.0, 0.1, 1.0, 1.1}) {
+    const std::vector<double> g(8, r);
+    for (float x : group_advantages(g)) EXPECT_EQ(x, 0.0f) << r;
+  }
+  EXPECT_TRUE(group_advantages(std::vector<double>{}).empty());
+  EXPECT_EQ(group_advantages(std::vector<double>{1.0})[0], 0.0f);  // a group of one
+}
+
+TEST(GrpoAdvantages, EpsKeepsTinySpreadsFinite) {
+  const auto a = group_advantages(std::vector<double>{0.0, 1e-9}, 1e-4);
+  EXPECT_TRUE(std::isfinite(a[0]) && std::isfinite(a[1]));
+  EXPECT_LT(std::fabs(a[1]), 1e-4);  // sd ≪ eps: the gap is not blown up to ±1
+}
+
+TEST(GrpoClip, GradientInsideAndOutsideTheTrustRegion) {
+  const float eps = 0.2f;
+  auto g = [&](float ratio, float a) {
+    return clipped_surrogate_grad(std::log(ratio), 0.0f, a, eps);
+  };
+  // Inside [1−ε, 1+ε]: ρ·A, with the advantage's sign.
+  EXPECT_NEAR(g(1.0f, 2.0f), 2.0f, 1e-6);
+  EXPECT_NEAR(g(1.1f, 1.0f), 1.1f, 1e-6);
+  EXPECT_NEAR(g(0.9f, -1.0f), -0.9f, 1e-6);
+  // Moved past the region in the advantage's direction: zero gradient.
+  EXPECT_EQ(g(1.3f, 1.0f), 0.0f);
+  EXPECT_EQ(g(0.7f, -1.0f), 0.0f);
+  // Moved the wrong way: never clipped (the pessimistic min keeps the unclipped term).
+  EXPECT_NEAR(g(0.7f, 1.0f), 0.7f, 1e-6);
+  EXPECT_NEAR(g(1.3f, -1.0f), -1.3f, 1e-6);
+  EXPECT_EQ(g(1.5f, 0.0f), 0.0f);
+  // The gradient is the derivative of the surrogate: central differences in log-ratio space.
+  for (float ratio : {0.5f, 0.85f, 1.0f, 1.15f, 1.5f}) {
+    for (float a : {-1.5f, 0.7f}) {
+      const float h = 1e-3f, lp = std::log(ratio);
+      const double fd =
+          (clipped_surrogate(lp + h, 0.0f, a, eps) - clipped_surrogate(lp - h, 0.0f, a, eps)) /
+          (2.0 * h);
+      EXPECT_NEAR(clipped_surrogate_grad(lp, 0.0f, a, eps), fd, 2e-3) << ratio << " " << a;
+    }
+  }
+}
+
+TEST(GrpoKl, K3Values) {
+  EXPECT_EQ(kl_k3(-1.3f, -1.3f), 0.0);
+  EXPECT_EQ(kl_k3_grad(-1.3f, -1.3f), 0.0);
+  // log π = 0, log π_ref = log ½: e^d − d − 1 = 0.5 + ln 2 − 1.
+  EXPECT_NEAR(kl_k3(0.0f, std::log(0.5f)), 0.5 + std::log(2.0) - 1.0, 1e-6);
+  EXPECT_NEAR(kl_k3_grad(0.0f, std::log(0.5f)), 0.5, 1e-6);
+  EXPECT_NEAR(kl_k3(std::log(0.5f), 0.0f), 2.0 - std::log(2.0) - 1.0, 1e-6);
+  for (float d : {-3.0f, -0.1f, 0.1f, 3.0f}) EXPECT_GE(kl_k3(0.0f, d), 0.0);
+  // Unbiased: E_{x~p}[k3] = Σ p·(q/p − log(q/p) − 1) = KL(p‖q) exactly.
+  const double p[3] = {0.5, 0.3, 0.2}, q[3] = {0.2, 0.5, 0.3};
+  double expect = 0.0, kl = 0.0;
+  for (int i = 0; i < 3; ++i) {
+    expect += p[i] * kl_k3(std::log(static_cast<float>(p[i])), std::log(static_cast<float>(q[i])));
+    kl += p[i] * std::log(p[i] / q[i]);
+  }
+  EXPECT_NEAR(expect, kl, 1e-6);
+}
+
+TEST(GrpoReward, EdgeCases) {
+  const double f = 0.1;
+  auto value = [&](std::string_view c, int64_t ans) { return score_completion(c, ans, f).value; };
+  EXPECT_NEAR(value("<think>1+2:1+2+0=3;3</think> 3", 3), 1.1, 1e-12);
+  EXPECT_NEAR(value("<think>1+2:1+2+0=3;3</think> 4", 3), 0.1, 1e-12);  // formatted, wrong
+  EXPECT_NEAR(value("<think>9-12:...</think> -3", -3), 1.1, 1e-12);     // negative answer
+  EXPECT_NEAR(value("3", 3), 1.0, 1e-12);               // direct answer: right, no format
+  EXPECT_NEAR(value("<think>1+2:1+2", 3), 0.0, 1e-12);  // never closed: no answer
+  EXPECT_NEAR(value("", 3), 0.0, 1e-12);
+  EXPECT_NEAR(value("<think>x</think> 3 and more", 3), 1.0, 1e-12);  // extra text: unformatted
+  EXPECT_NEAR(value("<think>a</think> 5<think>b</think> 3", 3), 1.0, 1e-12);  // last block wins
+  EXPECT_FALSE(well_formed("<think>x</think>3"));  // the space is part of the format
+  EXPECT_FALSE(well_formed("<think>x</think> "));  // no number
+  EXPECT_FALSE(well_formed("<think>x</think> -"));
+  EXPECT_FALSE(well_formed(" <think>x</think> 3"));  // must open at the start
+  EXPECT_FALSE(well_formed("<think><think>x</think> 3"));
+  EXPECT_TRUE(well_formed("<think></think> 0"));
+}
+
+ModelDims tiny_dims() {
+  ModelDims d = preset_dims("tiny", static_cast<int32_t>(arith_vocab().tokens.size()));
+  d.n_ctx = 64;
+  return d;
+}
+
+Rollout make_rollout(const Tokenizer& tok, const std::string& question,
+                     const std::string& completion, float advantage) {
+  Rollout r;
+  r.tokens = tok.encode(question, true, true);
+  r.completion_start = static_cast<int32_t>(r.tokens.size());
+  for (int32_t t : tok.encode(completion, false, true)) r.tokens.push_back(t);
+  r.tokens.push_back(tok.eos());
+  r.advantage = advantage;
+  return r;
+}
+
+TEST(GrpoWeights, OnlyCompletionTokensAndScaledByTheBatch) {
+  const auto tok = Tokenizer::from_vocab(arith_vocab());
+  const Rollout r = make_rollout(*tok, "What is 1+2?", "<think>3</think> 3", 0.5f);
+  const size_t n_c = r.tokens.size() - static_cast<size_t>(r.completion_start);
+  const std::vector<float> lp(n_c, -1.0f);
+  std::vector<float> w;
+  EXPECT_EQ(rollout_weights(r, lp, lp, lp, 0.2f, 0.0f, 10.0, w), 0);
+  ASSERT_EQ(w.size(), r.tokens.size() - 1);
+  for (size_t t = 0; t < w.size(); ++t)
+    EXPECT_FLOAT_EQ(w[t], t + 1 < static_cast<size_t>(r.completion_start) ? 0.0f : 0.05f) << t;
+  // Every completion token pushed past 1+ε with A > 0 is clipped; the KL term still pulls back
+  // towards the reference (π above π_ref ⇒ 1 − π_ref/π > 0 ⇒ negative weight).
+  const std::vector<float> moved(n_c, -0.5f);
+  EXPECT_EQ(rollout_weights(r, moved, lp, lp, 0.2f, 0.1f, 10.0, w), static_cast<int>(n_c));
+  EXPECT_NEAR(w.back(), -0.1 * (1.0 - std::exp(-0.5)) / 10.0, 1e-7);
+}
+
+double sum(const std::vector<float>& v) {
+  double s = 0.0;
+  for (float x : v) s += x;
+  return s;
+}
+
+TEST(GrpoUpdate, OneStepRaisesPositiveAndLowersNegativeAdvantageCompletions) {
+  const auto tok = Tokenizer::from_vocab(arith_vocab());
+  ParamSet p(tiny_dims());
+  p.init_random(3);
+  GrpoConfig c;
+  c.optim.lr = 3e-3f;
+  c.optim.warmup = 0;
+  c.optim.total_steps = 10;
+  c.optim.min_lr_ratio = 1.0f;
+  c.optim.weight_decay = 0.0f;
+  c.threads = 2;
+  GrpoTrainer trainer(p, *tok, c);
+  // A group of three for one prompt: the right completion, two wrong ones; advantages from the
+  // rewards 1.1, 0.1, 0.
+  const std::vector<double> rewards = {1.1, 0.1, 0.0};
+  const auto a = group_advantages(rewards);
+  const std::vector<Rollout> rs = {
+      make_rollout(*tok, "What is 4+5?", "<think>4+5:4+5+0=9;9</think> 9", a[0]),
+      make_rollout(*tok, "What is 4+5?", "<think>4+5:4+5+0=8;8</think> 8", a[1]),
+      make_rollout(*tok, "What is 4+5?", "7", a[2])};
+  Activations acts;
+  std::vector<double> before;
+  for (const Rollout& r : rs) before.push_back(sum(completion_logprobs(trainer.params(), r, acts)));
+  const GrpoStepStats s = trainer.update(rs);
+  EXPECT_EQ(s.kl, 0.0);  // the policy is still the reference when the log-probs are taken
+  EXPECT_EQ(s.clip_fraction, 0.0);  // one update: ratio 1
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const double after = sum(completion_logprobs(trainer.params(), rs[i], acts));
+    std::printf("advantage %+.3f: log p %.4f -> %.4f\n", rs[i].advantage, before[i], after);
+    if (rs[i].advantage > 0) {
+      EXPECT_GT(after, before[i] + 0.05) << i;
+    } else {
+      EXPECT_LT(after, before[i] - 0.05) << i;
+    }
+  }
+  // With the KL now non-zero, the next update logs it.
+  EXPECT_GT(trainer.update(rs).kl, 0.0);
+}
+
+TEST(GrpoUpdate, InnerIterationsClipOnceTheRatioLeavesTheRegion) {
+  const auto tok = Tokenizer::from_vocab(arith_vocab());
+  ParamSet p(tiny_dims());
+  p.init_random(4);
+  GrpoConfig c;
+  c.optim.lr = 2e-2f;  // large on purpose: the ratio leaves [0.8, 1.2] within a few updates
+  c.optim.warmup = 0;
+  c.optim.total_steps = 100;
+  c.optim.min_lr_ratio = 1.0f;
+  c.inner_iters = 4;
+  c.threads = 1;
+  GrpoTrainer trainer(p, *tok, c);
+  const std::vector<Rollout> rs = {make_rollout(*tok, "What is 2*3?", "<think>6</think> 6", 1.0f),
+                                   make_rollout(*tok, "What is 2*3?", "5", -1.0f)};
+  const GrpoStepStats s = trainer.update(rs);
+  EXPECT_GT(s.clip_fraction, 0.0);
+  EXPECT_LE(s.clip_fraction, 0.75);  // the first of the four passes never clips
+}
+
+TEST(GrpoStep, RolloutsThroughTheEngineOnATinyModel) {
+  const auto tok = Tokenizer::from_vocab(arith_vocab());
+  ParamSet p(tiny_dims());
+  p.init_random(5);
+  GrpoConfig c;
+  c.prompts_per_step = 2;
+  c.group = 4;
+  c.max_new = 12;
+  c.max_digits = 1;
+  c.threads = 2;
+  GrpoTrainer trainer(p, *tok, c);
+  for (int i = 0; i < 2; ++i) {
+    const GrpoStepStats s = trainer.step();
+    EXPECT_EQ(s.step, i + 1);
+    EXPECT_GT(s.mean_length, 0.0);
+    EXPECT_LE(s.mean_length, 12.0);
+    EXPECT_GE(s.mean_reward, 0.0);
+    EXPECT_LE(s.mean_reward, 1.1);
+    EXPECT_GE(s.kl, 0.0);
+    EXPECT_TRUE(std::isfinite(s.grad_norm));
+  }
+}
+
+TEST(GrpoEval, MajorityVoteCountsOnATinyModel) {
+  const auto tok = Tokenizer::from_vocab(arith_vocab());
+  ParamSet p(tiny_dims());
+  p.init_random(6);
+  // Through a file, as the CLI does.
+  const std::string path = ::testing::TempDir() + "grpo_eval_tiny.gguf";
+  write_model_gguf(path, p);
+  auto model = Model::load(path);
+  VoteEvalOptions o;
+  o.n_problems = 3;
+  o.max_digits = 1;
+  o.max_tokens = 8;
+  o.votes = {1, 4};
+  const VoteEvalResult r = evaluate_majority(*model, *tok, o);
+  EXPECT_EQ(r.n, 3);
+  ASSERT_EQ(r.vote_correct.size(), 2u);
+  EXPECT_LE(r.vote_correct[0], r.any_correct[0]);
+  EXPECT_LE(r.any_correct[0], r.any_correct[1]);  // pass@N grows with N over nested prefixes
+  o.votes = {17};
+  EXPECT_THROW(evaluate_majority(*model, *tok, o), Error);
+}
+
+}  // namespace
+}  // namespace latent::train
