@@ -6,8 +6,8 @@
 //
 // The loss of a sequence is Σ_t weights[t] · (−log p(tokens[t+1] | tokens[..t])): per-token weights
 // make the same step serve SFT (weight 1/N on completion tokens, 0 on the prompt) and policy
-// gradients (weight = −advantage/N, so descending the loss raises the log-probability of tokens
-// with positive advantage).
+// gradients (weight = +advantage/N: the loss is Σ w·(−log p), so descending it raises the
+// log-probability of tokens with positive advantage and lowers it for negative ones).
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,8 @@
-// Weights prepared at load (kernels::prepare_weights, cpu/packed.h): the repacking is exact (every
-// row unpacks to its GGUF bytes, get_rows reads the same values), the packed matmul agrees with the
-// reference within the Q8_0 activation rounding, it is batch invariant (a row's output bitwise the
-// same for any M, place in the batch or thread count), and a dropped ISA cap falls back to the
-// reference path on the unpacked bytes.
+// Weights prepared at load (kernels::prepare_weights, cpu/packed.h: Q4_0, Q8_0, Q4_K): the
+// repacking is exact (every row unpacks to its GGUF bytes, get_rows reads the same values), the
+// packed matmul agrees with the reference within the Q8_0 activation rounding, it is batch
+// invariant (a row's output bitwise the same for any M, place in the batch or thread count), and a
+// dropped ISA cap falls back to the reference path on the unpacked bytes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -48,8 +48,8 @@ class Packed : public ::testing::TestWithParam<Case> {};
 TEST_P(Packed, ExactRepackMatmulAndBatchInvariance) {
   if (!avx512()) GTEST_SKIP() << "no AVX-512 VNNI: prepare_weights packs nothing";
   const auto [type, n, k] = GetParam();
-  const std::string what = std::string(dtype_name(type)) + " " + std::to_string(n) + "x" +
-                           std::to_string(k);
+  const std::string what =
+      std::string(dtype_name(type)) + " " + std::to_string(n) + "x" + std::to_string(k);
   std::vector<float> wf;
   const std::vector<uint8_t> q = quantized(type, n, k, wf);
   const TensorView orig{type, 2, {n, k, 1, 1}, q.data()};
@@ -125,12 +125,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Packed,
                          ::testing::Values(Case{DType::Q4_0, 37, 512}, Case{DType::Q4_0, 16, 32},
                                            Case{DType::Q4_0, 5, 96}, Case{DType::Q4_0, 64, 160},
                                            Case{DType::Q8_0, 37, 512}, Case{DType::Q8_0, 16, 32},
-                                           Case{DType::Q8_0, 5, 96}, Case{DType::Q8_0, 64, 160}));
+                                           Case{DType::Q8_0, 5, 96}, Case{DType::Q8_0, 64, 160},
+                                           Case{DType::Q4_K, 37, 512}, Case{DType::Q4_K, 16, 256},
+                                           Case{DType::Q4_K, 5, 768}));
 
 TEST(PackedPrepare, LeavesOtherTypesAndTheScalarIsaAlone) {
   std::vector<float> wf;
-  const std::vector<uint8_t> q = quantized(DType::Q4_K, 4, 256, wf);
-  TensorView w{DType::Q4_K, 2, {4, 256, 1, 1}, q.data()};
+  const std::vector<uint8_t> q = quantized(DType::Q6_K, 4, 256, wf);
+  TensorView w{DType::Q6_K, 2, {4, 256, 1, 1}, q.data()};
   EXPECT_FALSE(kernels::prepare_weights(w));
   EXPECT_EQ(w.data, q.data());
   const std::vector<uint8_t> q4 = quantized(DType::Q4_0, 4, 64, wf);

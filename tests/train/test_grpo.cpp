@@ -174,12 +174,13 @@ TEST(GrpoUpdate, OneStepRaisesPositiveAndLowersNegativeAdvantageCompletions) {
   c.threads = 2;
   GrpoTrainer trainer(p, *tok, c);
   // A group of three for one prompt: the right completion, two wrong ones; advantages from the
-  // rewards 1.1, 0.1, 0.
-  const std::vector<double> rewards = {1.1, 0.1, 0.0};
+  // rewards 1.1, 0, 0. The wrong ones share no text with the right one: a shared token gets
+  // the sum of both pulls, where the larger positive advantage wins.
+  const std::vector<double> rewards = {1.1, 0.0, 0.0};
   const auto a = group_advantages(rewards);
   const std::vector<Rollout> rs = {
       make_rollout(*tok, "What is 4+5?", "<think>4+5:4+5+0=9;9</think> 9", a[0]),
-      make_rollout(*tok, "What is 4+5?", "<think>4+5:4+5+0=8;8</think> 8", a[1]),
+      make_rollout(*tok, "What is 4+5?", "12", a[1]),
       make_rollout(*tok, "What is 4+5?", "7", a[2])};
   Activations acts;
   std::vector<double> before;

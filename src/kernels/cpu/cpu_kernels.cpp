@@ -106,18 +106,27 @@ void matmul_unpacked(const float* x, int64_t m, const TensorView& w, float* out)
 // thread's weight groups stream past them.
 constexpr int64_t kPackedColBlock = 64;
 
-void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x,
-                   int64_t m, const TensorView& w, float* out) {
-  const int64_t n = w.rows(), k = w.cols(), nb = k / kQK;
-  const int64_t act_bytes = dtype_row_bytes(DType::Q8_0, k);
+void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x, int64_t m,
+                   const TensorView& w, float* out) {
+  const bool super = pk.act_type == DType::Q8_K;
+  const int64_t n = w.rows(), k = w.cols(), nb = k / (super ? kQK_K : kQK);
+  const int64_t act_bytes = dtype_row_bytes(pk.act_type, k);
   const int64_t chunk = cpu::packed_bytes(w.dtype, cpu::kPackRows, k);  // one group's bytes
   static thread_local std::vector<uint8_t> act;
   static thread_local std::vector<cpu::ActBlockInfo> info;
+  static thread_local std::vector<cpu::ActSuperInfo> sinfo;
   if (static_cast<int64_t>(act.size()) < m * act_bytes)
     act.resize(static_cast<size_t>(m * act_bytes));
-  if (static_cast<int64_t>(info.size()) < m * nb) info.resize(static_cast<size_t>(m * nb));
+  if (super) {
+    if (static_cast<int64_t>(sinfo.size()) < m * nb) sinfo.resize(static_cast<size_t>(m * nb));
+  } else if (static_cast<int64_t>(info.size()) < m * nb) {
+    info.resize(static_cast<size_t>(m * nb));
+  }
   uint8_t* const act_buf = act.data();
   cpu::ActBlockInfo* const info_buf = info.data();
+  cpu::ActSuperInfo* const sinfo_buf = sinfo.data();
+  const void* const info_base = super ? static_cast<const void*>(sinfo_buf) : info_buf;
+  const int64_t info_size = super ? sizeof(cpu::ActSuperInfo) : sizeof(cpu::ActBlockInfo);
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int64_t groups = (n + cpu::kPackRows - 1) / cpu::kPackRows;
   const int nt = threads_for(groups, m * n * k);
@@ -128,23 +137,42 @@ void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const 
       uint8_t* row = act_buf + i * act_bytes;
       ak.convert_act(x + i * k, row, k);
       for (int64_t b = 0; b < nb; ++b) {
-        const auto* blk = reinterpret_cast<const BlockQ8_0*>(row + b * sizeof(BlockQ8_0));
-        int32_t sum = 0;
-        for (int j = 0; j < kQK; ++j) sum += blk->qs[j];
-        info_buf[i * nb + b] = {fp16_to_fp32(blk->d), -pk.offset * sum};
+        if (super) {
+          const auto* blk = reinterpret_cast<const BlockQ8_K*>(row + b * sizeof(BlockQ8_K));
+          cpu::ActSuperInfo& si = sinfo_buf[i * nb + b];
+          si.d = blk->d;
+          for (int p = 0; p < 4; ++p) {
+            const int s0 = blk->bsums[4 * p] + blk->bsums[4 * p + 1];
+            const int s1 = blk->bsums[4 * p + 2] + blk->bsums[4 * p + 3];
+            si.bs[p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(s0)) |
+                                            static_cast<uint32_t>(static_cast<uint16_t>(s1)) << 16);
+          }
+        } else {
+          const auto* blk = reinterpret_cast<const BlockQ8_0*>(row + b * sizeof(BlockQ8_0));
+          int32_t sum = 0;
+          for (int j = 0; j < kQK; ++j) sum += blk->qs[j];
+          info_buf[i * nb + b] = {fp16_to_fp32(blk->d), -pk.offset * sum};
+        }
       }
     }
     const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
     const int64_t g0 = groups * tid / cnt, g1 = groups * (tid + 1) / cnt;
     for (int64_t i0 = 0; i0 < m; i0 += kPackedColBlock) {
       const int64_t i1 = std::min(m, i0 + kPackedColBlock);
-      for (int64_t g = g0; g < g1; ++g) {
-        const int rows = static_cast<int>(std::min<int64_t>(cpu::kPackRows, n - g * cpu::kPackRows));
-        for (int64_t i = i0; i < i1; i += cpu::kPackCols) {
-          const int cols = static_cast<int>(std::min<int64_t>(cpu::kPackCols, i1 - i));
-          pk.tile(k, wb + g * chunk, act_buf + i * act_bytes, act_bytes, info_buf + i * nb, nb,
-                  cols, out + i * n + g * cpu::kPackRows, n, rows);
+      for (int64_t g = g0; g < g1;) {
+        // Two groups per call where the kernel has it (each activation load feeds both).
+        const int64_t ng = pk.tile2 && g + 1 < g1 ? 2 : 1;
+        const auto fn = ng == 2 ? pk.tile2 : pk.tile;
+        const int64_t max_cols = ng == 2 ? pk.max_cols2 : pk.max_cols;
+        const int rows =
+            static_cast<int>(std::min<int64_t>(ng * cpu::kPackRows, n - g * cpu::kPackRows));
+        for (int64_t i = i0; i < i1; i += max_cols) {
+          const int cols = static_cast<int>(std::min<int64_t>(max_cols, i1 - i));
+          fn(k, wb + g * chunk, chunk, act_buf + i * act_bytes, act_bytes,
+             static_cast<const uint8_t*>(info_base) + i * nb * info_size, nb, cols,
+             out + i * n + g * cpu::kPackRows, n, rows);
         }
+        g += ng;
       }
     }
   }
@@ -155,8 +183,8 @@ void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const 
 void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
   if (cpu::is_packed(w.data)) {
     const cpu::PackedKernel* pk = cpu::find_packed_kernel(w.dtype, cpu::active_isa());
-    const cpu::DotKernel* ak = cpu::find_dot_kernel(DType::Q8_0, cpu::active_isa());
-    if (pk && ak && ak->act_type == DType::Q8_0) return matmul_packed(*pk, *ak, x, m, w, out);
+    const cpu::DotKernel* ak = cpu::find_dot_kernel(w.dtype, cpu::active_isa());
+    if (pk && ak && ak->act_type == pk->act_type) return matmul_packed(*pk, *ak, x, m, w, out);
     return matmul_unpacked(x, m, w, out);
   }
   const cpu::DotKernel* dk = cpu::find_dot_kernel(w.dtype, cpu::active_isa());

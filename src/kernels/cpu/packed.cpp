@@ -4,10 +4,10 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <string_view>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
 #include <unordered_set>
 
 #include "kernels/kernels.h"
@@ -23,8 +23,42 @@ int64_t qs_bytes(DType type) {
 uint8_t qs_xor(DType type) {
   return type == DType::Q8_0 ? 0x80 : 0x00;
 }
+constexpr int64_t kQ4KChunk = kPackRows * (4 + 16 + kQK_K / 2);  // 2368
+int64_t block_elems(DType type) {
+  return type == DType::Q4_K ? kQK_K : kQK;
+}
 int64_t chunk_bytes(DType type) {
-  return kPackRows * (2 + qs_bytes(type));
+  return type == DType::Q4_K ? kQ4KChunk : kPackRows * (2 + qs_bytes(type));
+}
+
+// Q4_K: one row's block ↔ its slots in a chunk.
+void pack_q4k(const BlockQ4_K& blk, int64_t r, uint8_t* chunk) {
+  std::memcpy(chunk + 2 * r, &blk.d, 2);
+  std::memcpy(chunk + 2 * kPackRows + 2 * r, &blk.dmin, 2);
+  for (int g = 0; g < 8; ++g) {
+    const ScaleMin sm = k4_scale_min(blk.scales, g);
+    chunk[4 * kPackRows + g * kPackRows + r] = sm.scale;
+    chunk[12 * kPackRows + g * kPackRows + r] = sm.min;
+  }
+  for (int j = 0; j < kQK_K / 8; ++j)
+    std::memcpy(chunk + 20 * kPackRows + (j * kPackRows + r) * 4, blk.qs + 4 * j, 4);
+}
+void unpack_q4k(const uint8_t* chunk, int64_t r, BlockQ4_K& blk) {
+  std::memcpy(&blk.d, chunk + 2 * r, 2);
+  std::memcpy(&blk.dmin, chunk + 2 * kPackRows + 2 * r, 2);
+  uint8_t sc[8], m[8];
+  for (int g = 0; g < 8; ++g) {
+    sc[g] = chunk[4 * kPackRows + g * kPackRows + r];
+    m[g] = chunk[12 * kPackRows + g * kPackRows + r];
+  }
+  // The inverse of k4_scale_min: all 96 bits are used, so this restores the bytes exactly.
+  for (int j = 0; j < 4; ++j) {
+    blk.scales[j] = static_cast<uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
+    blk.scales[j + 4] = static_cast<uint8_t>(m[j] | (m[j + 4] >> 4) << 6);
+    blk.scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+  }
+  for (int j = 0; j < kQK_K / 8; ++j)
+    std::memcpy(blk.qs + 4 * j, chunk + 20 * kPackRows + (j * kPackRows + r) * 4, 4);
 }
 
 std::shared_mutex g_mutex;
@@ -36,43 +70,62 @@ std::unordered_set<const void*>& registry() {
 }  // namespace
 
 bool packable(DType type) {
-  return type == DType::Q4_0 || type == DType::Q8_0;
+  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K;
 }
 
 int64_t packed_bytes(DType type, int64_t n, int64_t k) {
   const int64_t groups = (n + kPackRows - 1) / kPackRows;
-  return groups * (k / kQK) * chunk_bytes(type);
+  return groups * (k / block_elems(type)) * chunk_bytes(type);
 }
 
 void pack_weights(DType type, const uint8_t* src, int64_t n, int64_t k, uint8_t* dst) {
-  const int64_t nb = k / kQK, qb = qs_bytes(type), bb = 2 + qb, row_bytes = nb * bb;
-  const int64_t words = qb / 4, groups = (n + kPackRows - 1) / kPackRows;
+  const int64_t nb = k / block_elems(type), row_bytes = dtype_row_bytes(type, k);
+  const int64_t bb = row_bytes / nb, qb = qs_bytes(type), words = qb / 4;
+  const int64_t groups = (n + kPackRows - 1) / kPackRows;
   const uint8_t x = qs_xor(type);
-  std::memset(dst, 0, static_cast<size_t>(packed_bytes(type, n, k)));
+  // Groups are independent: the load-time repack runs on every kernel thread.
+#pragma omp parallel for schedule(static) num_threads(kernels::num_threads())
   for (int64_t g = 0; g < groups; ++g)
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* chunk = dst + (g * nb + b) * chunk_bytes(type);
+      if ((g + 1) * kPackRows > n) std::memset(chunk, 0, static_cast<size_t>(chunk_bytes(type)));
       for (int64_t r = 0; r < kPackRows; ++r) {
         const int64_t row = g * kPackRows + r;
         if (row >= n) break;  // padding rows stay zero: d = 0 contributes nothing
         const uint8_t* blk = src + row * row_bytes + b * bb;
+        if (type == DType::Q4_K) {
+          BlockQ4_K q;
+          std::memcpy(&q, blk, sizeof q);
+          pack_q4k(q, r, chunk);
+          continue;
+        }
         std::memcpy(chunk + 2 * r, blk, 2);
-        for (int64_t j = 0; j < words; ++j)
-          for (int i = 0; i < 4; ++i)
-            chunk[2 * kPackRows + (j * kPackRows + r) * 4 + i] =
-                static_cast<uint8_t>(blk[2 + 4 * j + i] ^ x);
+        const uint32_t x4 = x * 0x01010101u;
+        for (int64_t j = 0; j < words; ++j) {
+          uint32_t word;
+          std::memcpy(&word, blk + 2 + 4 * j, 4);
+          word ^= x4;
+          std::memcpy(chunk + 2 * kPackRows + (j * kPackRows + r) * 4, &word, 4);
+        }
       }
     }
 }
 
 void unpack_row(DType type, const uint8_t* packed, int64_t /*n*/, int64_t k, int64_t row,
                 uint8_t* dst) {
-  const int64_t nb = k / kQK, qb = qs_bytes(type), bb = 2 + qb, words = qb / 4;
+  const int64_t nb = k / block_elems(type), bb = dtype_row_bytes(type, k) / nb;
+  const int64_t qb = qs_bytes(type), words = qb / 4;
   const int64_t g = row / kPackRows, r = row % kPackRows;
   const uint8_t x = qs_xor(type);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* chunk = packed + (g * nb + b) * chunk_bytes(type);
     uint8_t* blk = dst + b * bb;
+    if (type == DType::Q4_K) {
+      BlockQ4_K q;
+      unpack_q4k(chunk, r, q);
+      std::memcpy(blk, &q, sizeof q);
+      continue;
+    }
     std::memcpy(blk, chunk + 2 * r, 2);
     for (int64_t j = 0; j < words; ++j)
       for (int i = 0; i < 4; ++i)
@@ -98,7 +151,8 @@ namespace latent::kernels {
 
 std::shared_ptr<const void> prepare_weights(TensorView& w) {
   using namespace cpu;
-  if (w.n_dims != 2 || !w.data || !packable(w.dtype) || w.cols() % kQK != 0) return nullptr;
+  if (w.n_dims != 2 || !w.data || !packable(w.dtype)) return nullptr;
+  if (w.cols() % (w.dtype == DType::Q4_K ? kQK_K : kQK) != 0) return nullptr;
   if (!find_packed_kernel(w.dtype, active_isa())) return nullptr;
   // LATENT_REPACK=0 keeps the GGUF layout (A/B measurements).
   if (const char* env = std::getenv("LATENT_REPACK"); env && std::string_view(env) == "0")
@@ -106,7 +160,8 @@ std::shared_ptr<const void> prepare_weights(TensorView& w) {
   const int64_t n = w.rows(), k = w.cols();
   const int64_t bytes = packed_bytes(w.dtype, n, k);
   // 64-byte aligned so every chunk's quant words start on a cache line (chunks are 288/576 B).
-  auto* buf = static_cast<uint8_t*>(::operator new[](static_cast<size_t>(bytes), std::align_val_t{64}));
+  auto* buf =
+      static_cast<uint8_t*>(::operator new[](static_cast<size_t>(bytes), std::align_val_t{64}));
   pack_weights(w.dtype, static_cast<const uint8_t*>(w.data), n, k, buf);
   {
     std::unique_lock lock(g_mutex);

@@ -23,23 +23,40 @@ namespace latent::kernels::cpu {
 
 inline constexpr int kPackRows = 16;
 
+// Q4_K (rows interleaved the same way, per super-block of 256): d[16], dmin[16] (fp16), sc[8][16]
+// and m[8][16] (the 6-bit scales and mins unpacked to bytes, group-major), then q[32][16] u32
+// words: word j of row r = bytes 4j..4j+3 of its qs (low nibbles: group 2(j/8), high: 2(j/8)+1,
+// elements 4(j%8)..+3 of the group). 2368 bytes per 16 rows (GGUF: 2304).
+
 // Per activation row and block: its Q8_0 scale as f32 and −offset·Σq (the weight offset's share,
 // an exact integer), computed once per matmul call and shared by every weight group.
 struct ActBlockInfo {
   float d;
   int32_t bias;
 };
+// Per activation row and Q8_K super-block: d, and the 32-element group sums s_g = Σ q as int16
+// pairs: bs[p] = (uint16)s_{2p} | s_{2p+1} << 16 (what VPDPWSSD multiplies by the min pairs).
+struct ActSuperInfo {
+  float d;
+  int32_t bs[4];
+};
 
 struct PackedKernel {
-  int offset = 0;  // the unsigned weights' offset: value = d·(u − offset)
-  // out[c·out_stride + r] = Σ_k w_r[k]·a_c[k] for r < n_rows ≤ kPackRows, c < n_cols ≤ kPackCols:
-  // w the group's chunks (n/32 of them), act rows of Q8_0 blocks act_stride bytes apart, info
-  // rows (n/32 entries) info_stride entries apart.
-  void (*tile)(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-               const ActBlockInfo* info, int64_t info_stride, int n_cols, float* out,
-               int64_t out_stride, int n_rows) = nullptr;
+  DType act_type = DType::Q8_0;  // Q8_0 (info: ActBlockInfo) or Q8_K (info: ActSuperInfo)
+  int offset = 0;                // Q8_0 weights: value = d·(u − offset)
+  int max_cols = 8;              // activation rows per tile call, at most
+  using Tile = void (*)(int64_t n, const uint8_t* w, int64_t group_stride, const uint8_t* act,
+                        int64_t act_stride, const void* info, int64_t info_stride, int n_cols,
+                        float* out, int64_t out_stride, int n_rows);
+  // out[c·out_stride + r] = Σ_k w_r[k]·a_c[k] for r < n_rows ≤ kPackRows, c < n_cols ≤ max_cols:
+  // w the group's chunks (one per block), act rows act_stride bytes apart, info rows (one entry
+  // per block) info_stride entries apart.
+  Tile tile = nullptr;
+  // Optional: two consecutive groups (group_stride bytes apart) at once, r < n_rows ≤
+  // 2·kPackRows, c < n_cols ≤ max_cols2; bitwise the same results as two tile calls.
+  int max_cols2 = 0;
+  Tile tile2 = nullptr;
 };
-inline constexpr int kPackCols = 8;  // activation rows per tile call, at most
 
 // The packed kernel for this weight type at this ISA, or nullptr.
 const PackedKernel* find_packed_kernel(DType weight, Isa isa);
@@ -51,8 +68,7 @@ bool packable(DType type);
 int64_t packed_bytes(DType type, int64_t n, int64_t k);
 void pack_weights(DType type, const uint8_t* src, int64_t n, int64_t k, uint8_t* dst);
 // Row `row` of a packed [n, k] tensor back in the original GGUF layout (row_bytes bytes).
-void unpack_row(DType type, const uint8_t* packed, int64_t n, int64_t k, int64_t row,
-                uint8_t* dst);
+void unpack_row(DType type, const uint8_t* packed, int64_t n, int64_t k, int64_t row, uint8_t* dst);
 
 // If data is the buffer of a prepared (packed) tensor: its original dtype is returned through
 // *type and true. Thread-safe against prepare/release.

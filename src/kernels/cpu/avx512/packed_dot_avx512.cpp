@@ -1,10 +1,11 @@
 // AVX-512 VNNI kernels for row-interleaved (packed.h) Q4_0 and Q8_0 weights against Q8_0
-// activations. Int32 lane r of every vector belongs to weight row r of the 16-row group, so a
-// block's eight VPDPBUSDs (each: 4 bytes of every row × the same 4 activation bytes, broadcast)
-// leave each row's integer block dot in its own lane: no horizontal sums, one int→float conversion
-// and one FMA per block per activation row. A group-block's weights are unpacked once and reused by
-// every activation row of the tile. Each (row, activation row) result is computed by the same
-// operations in the same order whatever the tile width, so matmul stays batch invariant.
+// activations, and Q4_K against Q8_K. Int32 lane r of every vector belongs to weight row r of the
+// 16-row group, so a block's eight VPDPBUSDs (each: 4 bytes of every row × the same 4 activation
+// bytes, broadcast) leave each row's integer block dot in its own lane: no horizontal sums, one
+// int→float conversion and one FMA per block per activation row. A group-block's weights are
+// unpacked once and reused by every activation row of the tile (with two groups per call, each
+// broadcast activation word feeds two VPDPBUSDs). Each (row, activation row) result is computed by
+// the same operations in the same order whatever the tile shape, so matmul stays batch invariant.
 // GCC 12 flags _mm512_undefined_*() inside its own intrinsic headers (false positive).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -12,6 +13,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/packed.h"
@@ -28,59 +30,147 @@ __m512i bcast_u32(const uint8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-template <bool kQ4, int NC>
-void tile_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-             const ActBlockInfo* info, int64_t info_stride, float* out, int64_t out_stride,
-             int n_rows) {
+// G consecutive groups (gstride bytes apart) × NC activation rows: each broadcast activation word
+// feeds G VPDPBUSDs. Every (row, activation row) pair takes the same operations whatever G and NC.
+template <bool kQ4, int G, int NC>
+void tile_gnc(int64_t n, const uint8_t* w, int64_t gstride, const uint8_t* act, int64_t act_stride,
+              const ActBlockInfo* info, int64_t info_stride, float* out, int64_t out_stride,
+              int n_rows) {
+  static_assert(G * NC <= 8);
   constexpr int64_t kChunk = kPackRows * (2 + (kQ4 ? kQK / 2 : kQK));
   const int64_t nb = n / kQK;
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  __m512 acc[NC];
-  for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+  __m512 acc[G][NC];
+  for (int g = 0; g < G; ++g)
+    for (int c = 0; c < NC; ++c) acc[g][c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* ch = w + b * kChunk;
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch)));
-    const uint8_t* q = ch + 2 * kPackRows;
-    // u[v], lane r: row r's elements 4v..4v+3 (unsigned).
-    __m512i u[8];
-    if constexpr (kQ4) {
-      for (int j = 0; j < 4; ++j) {
-        const __m512i raw = _mm512_loadu_si512(q + 64 * j);
-        u[j] = _mm512_and_si512(raw, m4);
-        u[j + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+    __m512 dw[G];
+    // u[g][v], lane r: row r's elements 4v..4v+3 (unsigned).
+    __m512i u[G][8];
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* ch = w + g * gstride + b * kChunk;
+      dw[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch)));
+      const uint8_t* q = ch + 2 * kPackRows;
+      if constexpr (kQ4) {
+        for (int j = 0; j < 4; ++j) {
+          const __m512i raw = _mm512_loadu_si512(q + 64 * j);
+          u[g][j] = _mm512_and_si512(raw, m4);
+          u[g][j + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        }
+      } else {
+        for (int j = 0; j < 8; ++j) u[g][j] = _mm512_loadu_si512(q + 64 * j);
       }
-    } else {
-      for (int j = 0; j < 8; ++j) u[j] = _mm512_loadu_si512(q + 64 * j);
     }
     for (int c = 0; c < NC; ++c) {
       const uint8_t* a = act + c * act_stride + b * kActBytes + 2;
       const ActBlockInfo inf = info[c * info_stride + b];
       // Two chains of four: the integer sum is exact, so the split changes nothing.
-      __m512i s0 = _mm512_set1_epi32(inf.bias), s1 = _mm512_setzero_si512();
-      s0 = _mm512_dpbusd_epi32(s0, u[0], bcast_u32(a));
-      s1 = _mm512_dpbusd_epi32(s1, u[1], bcast_u32(a + 4));
-      s0 = _mm512_dpbusd_epi32(s0, u[2], bcast_u32(a + 8));
-      s1 = _mm512_dpbusd_epi32(s1, u[3], bcast_u32(a + 12));
-      s0 = _mm512_dpbusd_epi32(s0, u[4], bcast_u32(a + 16));
-      s1 = _mm512_dpbusd_epi32(s1, u[5], bcast_u32(a + 20));
-      s0 = _mm512_dpbusd_epi32(s0, u[6], bcast_u32(a + 24));
-      s1 = _mm512_dpbusd_epi32(s1, u[7], bcast_u32(a + 28));
-      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(inf.d));
-      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[c]);
+      __m512i s0[G], s1[G];
+      for (int g = 0; g < G; ++g) {
+        s0[g] = _mm512_set1_epi32(inf.bias);
+        s1[g] = _mm512_setzero_si512();
+      }
+      for (int v = 0; v < 8; v += 2) {
+        const __m512i a0 = bcast_u32(a + 4 * v), a1 = bcast_u32(a + 4 * v + 4);
+        for (int g = 0; g < G; ++g) {
+          s0[g] = _mm512_dpbusd_epi32(s0[g], u[g][v], a0);
+          s1[g] = _mm512_dpbusd_epi32(s1[g], u[g][v + 1], a1);
+        }
+      }
+      const __m512 da = _mm512_set1_ps(inf.d);
+      for (int g = 0; g < G; ++g) {
+        const __m512 scale = _mm512_mul_ps(dw[g], da);
+        acc[g][c] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0[g], s1[g])), scale, acc[g][c]);
+      }
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    const int rows = std::min(kPackRows, n_rows - g * kPackRows);
+    const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1);
+    for (int c = 0; c < NC; ++c)
+      _mm512_mask_storeu_ps(out + c * out_stride + g * kPackRows, keep, acc[g][c]);
+  }
+}
+
+// Q4_K: per super-block, the four 64-element halves h (groups 2h, 2h+1) are unpacked once and
+// reused by every activation row; a group's integer dot is scaled by its 6-bit scale in the lane
+// (VPMULLD) and summed exactly over the super-block, the mins enter through VPDPWSSD against the
+// group sums, and one FMA per term applies d·d_a and dmin·d_a.
+template <int NC>
+void tile_q4k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+                 const ActSuperInfo* info, int64_t info_stride, float* out, int64_t out_stride,
+                 int n_rows) {
+  static_assert(NC <= 4);
+  constexpr int64_t kChunk = kPackRows * (4 + 16 + kQK_K / 2);
+  constexpr int64_t kSc = 4 * kPackRows, kMin = 12 * kPackRows, kQ = 20 * kPackRows;
+  constexpr int64_t kAct = sizeof(BlockQ8_K);
+  const int64_t nb = n / kQK_K;
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kChunk;
+    __m512i isum[NC];
+    for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
+    for (int h = 0; h < 4; ++h) {
+      const __m512i sc0 = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ch + kSc + (2 * h) * kPackRows)));
+      const __m512i sc1 = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ch + kSc + (2 * h + 1) * kPackRows)));
+      __m512i u[16];
+      for (int t = 0; t < 8; ++t) {
+        const __m512i raw = _mm512_loadu_si512(ch + kQ + (8 * h + t) * 64);
+        u[t] = _mm512_and_si512(raw, m4);
+        u[8 + t] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+      }
+      for (int c = 0; c < NC; ++c) {
+        const uint8_t* a = act + c * act_stride + b * kAct + 4 + 64 * h;
+        __m512i d0 = _mm512_setzero_si512(), d1 = _mm512_setzero_si512();
+        for (int t = 0; t < 8; ++t) {
+          d0 = _mm512_dpbusd_epi32(d0, u[t], bcast_u32(a + 4 * t));
+          d1 = _mm512_dpbusd_epi32(d1, u[8 + t], bcast_u32(a + 32 + 4 * t));
+        }
+        isum[c] = _mm512_add_epi32(
+            isum[c], _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1)));
+      }
+    }
+    __m512i mp[4];  // lane r: m_{2p} | m_{2p+1} << 16
+    for (int p = 0; p < 4; ++p) {
+      const __m512i lo = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ch + kMin + (2 * p) * kPackRows)));
+      const __m512i hi = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ch + kMin + (2 * p + 1) * kPackRows)));
+      mp[p] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch)));
+    const __m512 dm =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch + 2 * kPackRows)));
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperInfo& inf = info[c * info_stride + b];
+      __m512i ms = _mm512_setzero_si512();
+      for (int p = 0; p < 4; ++p) ms = _mm512_dpwssd_epi32(ms, mp[p], _mm512_set1_epi32(inf.bs[p]));
+      const __m512 da = _mm512_set1_ps(inf.d);
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, da), acc[c]);
+      acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(dm, da), acc[c]);
     }
   }
   const __mmask16 keep = static_cast<__mmask16>((1u << n_rows) - 1);
   for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * out_stride, keep, acc[c]);
 }
 
-template <bool kQ4>
-void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-          const ActBlockInfo* info, int64_t info_stride, int n_cols, float* out,
-          int64_t out_stride, int n_rows) {
+template <bool kQ4, int G>
+void tile(int64_t n, const uint8_t* w, int64_t gstride, const uint8_t* act, int64_t act_stride,
+          const void* info_v, int64_t info_stride, int n_cols, float* out, int64_t out_stride,
+          int n_rows) {
+  const auto* info = static_cast<const ActBlockInfo*>(info_v);
   switch (n_cols) {
-#define LATENT_CASE(NC)                                                                           \
-  case NC:                                                                                        \
-    return tile_nc<kQ4, NC>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+#define LATENT_CASE(NC)                                                                   \
+  case NC:                                                                                \
+    if constexpr (G * NC <= 8)                                                            \
+      return tile_gnc<kQ4, G, NC>(n, w, gstride, act, act_stride, info, info_stride, out, \
+                                  out_stride, n_rows);                                    \
+    break;
     LATENT_CASE(1)
     LATENT_CASE(2)
     LATENT_CASE(3)
@@ -88,16 +178,34 @@ void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
     LATENT_CASE(5)
     LATENT_CASE(6)
     LATENT_CASE(7)
-    default:
-      return tile_nc<kQ4, 8>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+    LATENT_CASE(8)
 #undef LATENT_CASE
+    default:
+      break;
   }
 }
 
-static_assert(kPackCols == 8 && kPackRows == 16);
+void tile_q4k(int64_t n, const uint8_t* w, int64_t /*gstride*/, const uint8_t* act,
+              int64_t act_stride, const void* info_v, int64_t info_stride, int n_cols, float* out,
+              int64_t out_stride, int n_rows) {
+  const auto* info = static_cast<const ActSuperInfo*>(info_v);
+  switch (n_cols) {
+    case 1:
+      return tile_q4k_nc<1>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+    case 2:
+      return tile_q4k_nc<2>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+    case 3:
+      return tile_q4k_nc<3>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+    default:
+      return tile_q4k_nc<4>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+  }
+}
 
-const PackedKernel kQ4_0{8, tile<true>};
-const PackedKernel kQ8_0{128, tile<false>};
+static_assert(kPackRows == 16);
+
+const PackedKernel kQ4_0{DType::Q8_0, 8, 8, tile<true, 1>, 4, tile<true, 2>};
+const PackedKernel kQ8_0{DType::Q8_0, 128, 8, tile<false, 1>, 4, tile<false, 2>};
+const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile_q4k};
 
 }  // namespace
 
@@ -107,6 +215,8 @@ const PackedKernel* packed_kernel_avx512(DType weight) {
       return &kQ4_0;
     case DType::Q8_0:
       return &kQ8_0;
+    case DType::Q4_K:
+      return &kQ4_K;
     default:
       return nullptr;
   }
