@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -48,6 +49,69 @@ const std::map<std::string, std::string>& primitive_rules() {
        R"([0-9a-fA-F]{8} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{12})"},
   };
   return rules;
+}
+
+// oneOf demands that exactly one branch matches, which a grammar cannot check in general; it is
+// exact when no value can match two branches. Decidable cases: branches whose JSON types differ
+// ("integer" counts as "number"), and const/enum branches with distinct values. Anything else is
+// refused rather than enforced as the looser anyOf.
+struct BranchValues {
+  bool known = false;
+  std::set<std::string> types;  // JSON types the branch can match
+  std::vector<Json> literals;   // when the branch is a const/enum: exactly these values
+  bool literal = false;
+};
+
+std::string json_type_of(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_number()) return "number";
+  if (v.is_string()) return "string";
+  if (v.is_array()) return "array";
+  return "object";
+}
+
+BranchValues branch_values(const Json& b) {
+  BranchValues out;
+  if (!b.is_object() || b.contains("$ref") || b.contains("anyOf") || b.contains("oneOf") ||
+      b.contains("allOf"))
+    return out;
+  if (b.contains("const") || b.contains("enum")) {
+    if (b.contains("const")) out.literals.push_back(b["const"]);
+    if (b.contains("enum") && b["enum"].is_array())
+      for (const auto& v : b["enum"]) out.literals.push_back(v);
+    for (const auto& v : out.literals) out.types.insert(json_type_of(v));
+    out.known = out.literal = true;
+    return out;
+  }
+  if (!b.contains("type")) return out;
+  auto add = [&](const Json& t) {
+    if (!t.is_string()) return false;
+    const std::string name = t.get<std::string>();
+    out.types.insert(name == "integer" ? "number" : name);
+    return true;
+  };
+  if (b["type"].is_array()) {
+    for (const auto& t : b["type"])
+      if (!add(t)) return out;
+  } else if (!add(b["type"])) {
+    return out;
+  }
+  out.known = true;
+  return out;
+}
+
+bool branches_disjoint(const BranchValues& a, const BranchValues& b) {
+  if (!a.known || !b.known) return false;
+  if (a.literal && b.literal) {
+    for (const auto& x : a.literals)
+      for (const auto& y : b.literals)
+        if (x == y) return false;
+    return true;
+  }
+  for (const auto& t : a.types)
+    if (b.types.count(t)) return false;
+  return true;
 }
 
 const std::set<std::string>& annotation_keywords() {
@@ -265,6 +329,15 @@ class SchemaConverter {
       const Json& list = schema[keyword];
       if (!list.is_array() || list.empty())
         fail(pointer, std::string(keyword) + ": expected a non-empty array");
+      if (std::string_view(keyword) == "oneOf") {
+        for (size_t i = 0; i < list.size(); ++i)
+          for (size_t j = i + 1; j < list.size(); ++j)
+            if (!branches_disjoint(branch_values(list[i]), branch_values(list[j])))
+              fail(pointer, "unsupported keyword 'oneOf' with branches " + std::to_string(i) +
+                                " and " + std::to_string(j) +
+                                " that may both match (exactly-one cannot be enforced; use anyOf "
+                                "or branches of different types or values)");
+      }
       std::string body;
       for (size_t i = 0; i < list.size(); ++i) {
         std::string sub = visit(list[i], name + "-" + std::to_string(i),

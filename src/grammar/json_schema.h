@@ -4,7 +4,7 @@
 //
 // Supported: type (object, array, string, number, integer, boolean, null, and arrays of types);
 // properties / required / additionalProperties (false, true or a schema); enum / const; items /
-// minItems / maxItems; anyOf / oneOf (both as alternatives) and allOf with one member; $ref to
+// minItems / maxItems; anyOf, oneOf (disjoint branches only) and allOf with one member; $ref to
 // #/$defs/... and #/definitions/... (recursion allowed); string pattern (regex subset, see
 // json_schema_parts.h), minLength / maxLength, format date, time, date-time, uuid; integer
 // minimum / maximum / exclusiveMinimum / exclusiveMaximum (up to 16 digits); number without bounds.
@@ -19,7 +19,8 @@
 //   canonical JSON escapes in patterns;
 // - whitespace between tokens is bounded: nothing, one space, or a newline plus up to 20 spaces or
 //   tabs, so a model cannot emit whitespace forever.
-// oneOf is treated as anyOf (the grammar cannot check that exactly one branch matches).
+// oneOf is accepted only when no value can match two branches (different JSON types, or distinct
+// const/enum values); otherwise it is an error, never the looser anyOf.
 #pragma once
 
 #include <string>

@@ -124,6 +124,7 @@ TEST(JsonSchema, AnyOfOneOfAllOfRefs) {
              {"1", R"("a")"},
              {R"("ab")", "true"}});
   run_suite({R"({"oneOf": [{"type": "boolean"}, {"type": "null"}]})", {"true", "null"}, {"1"}});
+  run_suite({R"({"oneOf": [{"const": 1}, {"enum": [2, "x"]}]})", {"1", "2", "\"x\""}, {"3"}});
   run_suite({R"({"allOf": [{"type": "integer"}]})", {"1"}, {"\"1\""}});
   run_suite({R"({"$defs": {"Pos": {"type": "integer", "minimum": 1}},
                  "type": "object", "properties": {"p": {"$ref": "#/$defs/Pos"}}, "required": ["p"]})",
@@ -246,6 +247,10 @@ TEST(JsonSchema, UnsupportedConstructsAreErrors) {
   const Case cases[] = {
       {R"({"not": {"type": "string"}})", "json schema: #: unsupported keyword 'not'"},
       {R"({"if": {}, "then": {}})", "unsupported keyword 'if'"},
+      {R"({"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 3}]})",
+       "#: unsupported keyword 'oneOf' with branches 0 and 1"},
+      {R"({"oneOf": [{"type": "number"}, {"type": "integer"}]})",
+       "unsupported keyword 'oneOf' with branches 0 and 1"},
       {R"({"type": "object", "patternProperties": {"^x": {}}})",
        "#: unsupported keyword 'patternProperties'"},
       {R"({"type": "array", "items": {"type": "string"}, "uniqueItems": true})",
