@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -77,8 +78,16 @@ class StreamReader {
       const size_t end = buf_.find("\r\n\r\n");
       if (end == std::string::npos) return events;
       status_ = std::atoi(buf_.substr(9, 3).c_str());
+      std::string headers = buf_.substr(0, end);
+      for (char& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      chunked_ = headers.find("transfer-encoding: chunked") != std::string::npos;
       buf_.erase(0, end + 4);
       headers_done_ = true;
+    }
+    if (!chunked_) {  // a plain body that ends when the server closes the connection
+      for (auto& e : sse_.feed(buf_)) events.push_back(e);
+      buf_.clear();
+      return events;
     }
     for (;;) {
       const size_t eol = buf_.find("\r\n");
@@ -99,7 +108,7 @@ class StreamReader {
 
  private:
   std::string buf_;
-  bool headers_done_ = false, finished_ = false;
+  bool headers_done_ = false, finished_ = false, chunked_ = true;
   int status_ = 0;
   latent::server::SseParser sse_;
 };
