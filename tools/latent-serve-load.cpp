@@ -122,6 +122,7 @@ Result one_request(const Options& o, std::mt19937_64& rng) {
   json body = {{"prompt", prompt},
                {"max_tokens", o.max_tokens},
                {"stream", true},
+               {"ignore_eos", true},  // both latent and llama-server: exactly max_tokens each
                {"stream_options", {{"include_usage", true}}},
                {"seed", static_cast<int64_t>(rng() >> 2)}};
   if (!o.model.empty()) body["model"] = o.model;

@@ -403,10 +403,17 @@ enum class Wait { kChunk, kClientGone, kAborted };
 // kAborted (the drain timed out and the engine did not finish the request within a grace period)
 // the request has been cancelled.
 Wait wait_chunk(ServerContext& ctx, RequestStream& stream, const ConnectionWatch& watch,
-                RequestStream::Chunk& chunk, Clock::time_point& abort_deadline) {
+                RequestStream::Chunk& chunk, Clock::time_point& abort_deadline,
+                Clock::time_point& next_watch) {
   for (;;) {
+    // On a timer, not only when the engine is quiet: a fast request yields a chunk every step and
+    // would otherwise never look at its client.
+    const Clock::time_point now = Clock::now();
+    if (now >= next_watch) {
+      if (watch.closed()) return Wait::kClientGone;
+      next_watch = now + kPoll;
+    }
     if (stream.next(chunk, kPoll)) return Wait::kChunk;
-    if (watch.closed()) return Wait::kClientGone;
     if (ctx.aborting.load()) {
       if (abort_deadline == Clock::time_point{}) {
         stream.cancel();
@@ -442,6 +449,7 @@ void handle_completion(ServerContext& ctx, ApiKind kind, const httplib::Request&
     cr.sampling = p.req.sampling;
     if (!p.req.has_seed) cr.sampling.seed = std::random_device{}();
     cr.max_tokens = p.req.max_tokens;
+    cr.ignore_eos = p.req.ignore_eos;
     cr.n = p.req.n;
     cr.stop = p.req.stop;
     cr.top_logprobs = p.req.top_logprobs;
@@ -461,10 +469,10 @@ void handle_completion(ServerContext& ctx, ApiKind kind, const httplib::Request&
     if (!p.req.stream) {
       ChoiceCollector col(ctx, p, meta, t0);
       RequestStream::Chunk chunk;
-      Clock::time_point abort_deadline{};
+      Clock::time_point abort_deadline{}, next_watch{};
       const ConnectionWatch watch(req.remote_addr, req.remote_port);
       while (!col.done()) {
-        const Wait w = wait_chunk(ctx, *stream, watch, chunk, abort_deadline);
+        const Wait w = wait_chunk(ctx, *stream, watch, chunk, abort_deadline, next_watch);
         if (w == Wait::kAborted)
           throw ApiError(503, "The server stopped before the request finished.", "", "server_error",
                          "unavailable");

@@ -174,6 +174,8 @@ void parse_common(const json& body, const ParseContext& ctx, OpenAIRequest& r) {
   const std::string n_range = "in [1, " + std::to_string(ctx.max_n) + "]";
   if (auto n = get_int(body, "n", 1, ctx.max_n, n_range)) r.n = static_cast<int32_t>(*n);
   r.user = get_string(body, "user");
+  // llama.cpp's and vLLM's extension: keep generating past end-of-generation tokens (benchmarks).
+  r.ignore_eos = get_bool(body, "ignore_eos", false);
   r.stream = get_bool(body, "stream", false);
   if (const json* so = opt(body, "stream_options")) {
     if (!so->is_object()) throw ApiError::field("stream_options", "an object", found(*so));

@@ -50,6 +50,7 @@ struct OpenAIRequest {
   std::string user;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  bool ignore_eos = false;     // extension (llama.cpp, vLLM): generate past end-of-generation
 
   // Structured output: GBNF that the reply (after any reasoning) must match, from response_format
   // (json_object, json_schema) or the raw `grammar` field; empty: unconstrained. grammar_field is

@@ -372,7 +372,7 @@ TEST(ServeLimits, QueueFullIs429WithRetryAfter) {
   ServerProcess s(slow_model(), {"--parallel", "1", "--max-queue", "0", "-c", "2048"});
   RawConnection first(s.port());
   first.send_request("POST", "/v1/completions",
-                     R"({"prompt":"Once","max_tokens":1500,"stream":true})");
+                     R"({"prompt":"Once","max_tokens":1500,"stream":true,"ignore_eos":true})");
   ASSERT_TRUE(first.read_until("data: ", 2, 60)) << first.raw();
   const HttpResponse r = http(s.port(), "POST", "/v1/completions", R"({"prompt":"x"})");
   EXPECT_EQ(r.status, 429) << r.body;
@@ -389,7 +389,7 @@ TEST(ServeDisconnect, BlocksReturnToThePool) {
     RawConnection c(s.port());
     c.send_request("POST", "/v1/chat/completions",
                    R"({"messages":[{"role":"user","content":"Tell me a long story"}],)"
-                   R"("max_tokens":1800,"stream":true})");
+                   R"("max_tokens":1800,"stream":true,"ignore_eos":true})");
     ASSERT_TRUE(c.read_until("data: ", 3, 60)) << c.raw();
     const std::string m = http(s.port(), "GET", "/metrics").body;
     EXPECT_GT(metric(m, "vllm:kv_cache_usage_perc{"), 0) << m;
@@ -417,7 +417,9 @@ TEST(ServeDisconnect, NonStreamingRequestIsCancelledToo) {
   ServerProcess s(slow_model(), {"-c", "2048", "--parallel", "2"});
   {
     RawConnection c(s.port());
-    c.send_request("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":1800})");
+    // ignore_eos: a random model's end token must not end the request before it is seen running.
+    c.send_request("POST", "/v1/completions",
+                   R"({"prompt":"Once","max_tokens":1800,"ignore_eos":true})");
     double running = 0;
     for (int i = 0; i < 600 && running != 1; ++i) {
       running = metric(http(s.port(), "GET", "/metrics").body, "vllm:num_requests_running{");
