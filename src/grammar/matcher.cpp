@@ -20,12 +20,12 @@ void canonicalize(StackSet& stacks) {
 // this terminates; `seen` only avoids re-expanding the same intermediate stack twice (a nullable
 // prefix can reach one stack along several paths).
 void expand(const CompiledGrammar& grammar, Stack stack, StackSet& out) {
-  std::vector<Stack> todo;
+  std::vector<Stack> pending_stacks;
   std::vector<Stack> seen;
-  todo.push_back(std::move(stack));
-  while (!todo.empty()) {
-    Stack current = std::move(todo.back());
-    todo.pop_back();
+  pending_stacks.push_back(std::move(stack));
+  while (!pending_stacks.empty()) {
+    Stack current = std::move(pending_stacks.back());
+    pending_stacks.pop_back();
     if (current.empty() || grammar.element(current.back()).type == ElementType::kChars) {
       out.push_back(std::move(current));
       continue;
@@ -38,7 +38,7 @@ void expand(const CompiledGrammar& grammar, Stack stack, StackSet& out) {
       Stack next(current.begin(), current.end() - 1);
       if (!grammar.is_end_of_alternative(top + 1)) next.push_back(top + 1);
       if (!grammar.is_end_of_alternative(alternative)) next.push_back(alternative);
-      todo.push_back(std::move(next));
+      pending_stacks.push_back(std::move(next));
     }
   }
 }
