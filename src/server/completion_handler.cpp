@@ -94,15 +94,19 @@ std::shared_ptr<TokenConstraint> build_constraint(ServerContext& ctx, const Prep
 
 Prepared prepare(ServerContext& ctx, ApiKind kind, const std::string& body) {
   json j;
+  nlohmann::ordered_json in_order;
   try {
     j = json::parse(body);
+    in_order = nlohmann::ordered_json::parse(body);
   } catch (const json::parse_error& e) {
     throw ApiError(
         400, std::string("request body: expected JSON, found malformed JSON (") + e.what() + ")");
   }
+  ParseContext parse = ctx.parse;
+  parse.ordered_body = &in_order;
   Prepared p;
-  p.req = kind == ApiKind::kChat ? parse_chat_request(j, ctx.parse)
-                                 : parse_completion_request(j, ctx.parse);
+  p.req =
+      kind == ApiKind::kChat ? parse_chat_request(j, parse) : parse_completion_request(j, parse);
   const char* prompt_field = kind == ApiKind::kChat ? "messages" : "prompt";
   if (kind == ApiKind::kChat) {
     if (!ctx.chat_template)

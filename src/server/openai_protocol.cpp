@@ -255,8 +255,8 @@ OpenAIRequest parse_chat_request(const json& body, const ParseContext& ctx) {
     r.messages.push_back(std::move(out));
   }
   parse_common(body, ctx, r);
-  parse_structured_fields(body, r);
-  parse_tool_fields(body, r);
+  parse_structured_fields(body, ctx, r);
+  parse_tool_fields(body, ctx, r);
   // Chat logprobs: a boolean plus top_logprobs (which needs logprobs: true).
   const bool logprobs = get_bool(body, "logprobs", false);
   const std::string tl_range = "in [0, " + std::to_string(ctx.max_top_logprobs) + "]";
@@ -294,7 +294,7 @@ OpenAIRequest parse_completion_request(const json& body, const ParseContext& ctx
     throw ApiError::field("prompt", "a string or an array of token ids", found(*prompt));
   }
   parse_common(body, ctx, r);
-  parse_structured_fields(body, r);
+  parse_structured_fields(body, ctx, r);
   // Legacy completions: "logprobs" is the number of alternatives (OpenAI allows ≤ 5, vLLM ≤ 20).
   const std::string lp_range = "in [0, " + std::to_string(ctx.max_top_logprobs) + "]";
   if (const json* lp = opt(body, "logprobs"); lp && lp->is_boolean())

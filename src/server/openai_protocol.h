@@ -27,6 +27,9 @@ struct ParseContext {
   std::vector<std::string> model_ids;
   int32_t max_n = 16;
   int32_t max_top_logprobs = 20;
+  // The same request body parsed order-preserving (per request; may be null): schemas and tools
+  // are taken from it so generated JSON keeps the client's property order.
+  const nlohmann::ordered_json* ordered_body = nullptr;
 };
 
 struct OpenAIRequest {
@@ -71,8 +74,8 @@ OpenAIRequest parse_chat_request(const nlohmann::json& body, const ParseContext&
 OpenAIRequest parse_completion_request(const nlohmann::json& body, const ParseContext& ctx);
 // The structured-output fields of both endpoints (response_format, grammar) and the tool fields
 // of chat (tools, tool_choice, parallel_tool_calls); openai_structured.cpp.
-void parse_structured_fields(const nlohmann::json& body, OpenAIRequest& r);
-void parse_tool_fields(const nlohmann::json& body, OpenAIRequest& r);
+void parse_structured_fields(const nlohmann::json& body, const ParseContext& ctx, OpenAIRequest& r);
+void parse_tool_fields(const nlohmann::json& body, const ParseContext& ctx, OpenAIRequest& r);
 
 // The OpenAI spelling of a finish reason: "stop", "length"; a cancelled sample reports "abort"
 // (vLLM's word; only seen when the server drains or the engine stops).

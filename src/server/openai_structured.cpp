@@ -37,6 +37,17 @@ ojson ordered(const json& j) {
   return ojson::parse(j.dump());
 }
 
+// The value at `pointer` with its keys in the order the client wrote them (JSON-schema properties
+// are generated in declared order, as users expect), when the request body was also parsed
+// order-preserving; else j with sorted keys.
+ojson ordered_at(const ParseContext& ctx, const char* pointer, const json& j) {
+  if (ctx.ordered_body) {
+    const ojson::json_pointer ptr(pointer);
+    if (ctx.ordered_body->contains(ptr)) return ctx.ordered_body->at(ptr);
+  }
+  return ordered(j);
+}
+
 // OpenAI's rule for function names.
 bool valid_function_name(const std::string& name) {
   static const std::regex re("^[a-zA-Z0-9_-]{1,64}$");
@@ -45,7 +56,7 @@ bool valid_function_name(const std::string& name) {
 
 }  // namespace
 
-void parse_structured_fields(const json& body, OpenAIRequest& r) {
+void parse_structured_fields(const json& body, const ParseContext& ctx, OpenAIRequest& r) {
   const json* rf = opt(body, "response_format");
   const json* g = opt(body, "grammar");
   if (rf && g)
@@ -91,11 +102,12 @@ void parse_structured_fields(const json& body, OpenAIRequest& r) {
     throw ApiError::field("response_format.json_schema.schema", "a JSON schema object",
                           schema ? found(*schema) : "none");
   // Enforced whether or not "strict" is set: latent never returns output that breaks the schema.
-  r.grammar = schema_gbnf(ordered(*schema), "response_format.json_schema.schema");
+  r.grammar = schema_gbnf(ordered_at(ctx, "/response_format/json_schema/schema", *schema),
+                          "response_format.json_schema.schema");
   r.grammar_field = "response_format.json_schema.schema";
 }
 
-void parse_tool_fields(const json& body, OpenAIRequest& r) {
+void parse_tool_fields(const json& body, const ParseContext& ctx, OpenAIRequest& r) {
   if (const json* tools = opt(body, "tools")) {
     if (!tools->is_array())
       throw ApiError::field("tools", "an array of {\"type\": \"function\", ...}", found(*tools));
@@ -119,7 +131,7 @@ void parse_tool_fields(const json& body, OpenAIRequest& r) {
       if (const json* p = opt(*fn, "parameters"); p && !p->is_object())
         throw ApiError::field(f + ".function.parameters", "a JSON schema object", found(*p));
     }
-    if (!tools->empty()) r.tools = ordered(*tools);
+    if (!tools->empty()) r.tools = ordered_at(ctx, "/tools", *tools);
   }
   if (const json* ptc = opt(body, "parallel_tool_calls")) {
     if (!ptc->is_boolean()) throw ApiError::field("parallel_tool_calls", "a boolean", found(*ptc));

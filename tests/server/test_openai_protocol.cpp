@@ -385,3 +385,30 @@ TEST(OpenAIResponse, FinishReasons) {
 
 }  // namespace
 }  // namespace latent::server
+
+namespace latent::server {
+namespace {
+
+// JSON schema properties keep the order the client wrote (the body is also parsed
+// order-preserving), so a model fills "zeta" before "alpha" when the schema says so.
+TEST(OpenAIProtocolOrder, SchemaPropertiesKeepTheirDeclaredOrder) {
+  const std::string body =
+      R"({"prompt":"x","response_format":{"type":"json_schema","json_schema":{"name":"o",)"
+      R"("schema":{"type":"object","properties":{"zeta":{"type":"integer"},)"
+      R"("alpha":{"type":"integer"}},"required":["zeta","alpha"]}}}})";
+  const auto ordered = nlohmann::ordered_json::parse(body);
+  ParseContext pc;
+  pc.ordered_body = &ordered;
+  const OpenAIRequest r = parse_completion_request(nlohmann::json::parse(body), pc);
+  const size_t z = r.grammar.find("zeta"), a = r.grammar.find("alpha");
+  ASSERT_NE(z, std::string::npos);
+  ASSERT_NE(a, std::string::npos);
+  EXPECT_LT(z, a) << r.grammar;
+  // Without the ordered body the keys come sorted (what nlohmann::json does).
+  const OpenAIRequest sorted =
+      parse_completion_request(nlohmann::json::parse(body), ParseContext{});
+  EXPECT_GT(sorted.grammar.find("zeta"), sorted.grammar.find("alpha"));
+}
+
+}  // namespace
+}  // namespace latent::server
