@@ -167,7 +167,7 @@ struct EngineCore::Impl {
     if (req.max_tokens >= 0 && s.n_generated >= req.max_tokens)
       return finish_sample(s, FinishReason::kLength, out);
     // The last sampled token never needs a forward, so a sequence may hold n_ctx + 1 tokens.
-    if (static_cast<int32_t>(s.seq.tokens.size()) > config_n_ctx)
+    if (static_cast<int32_t>(s.seq.tokens.size()) > n_ctx)
       return finish_sample(s, FinishReason::kContextFull, out);
   }
 
@@ -204,7 +204,7 @@ struct EngineCore::Impl {
     }
   }
 
-  int32_t config_n_ctx = 0;
+  int32_t n_ctx = 0;  // the resolved EngineConfig::n_ctx
 };
 
 namespace {
@@ -233,7 +233,7 @@ EngineConfig resolve(const ModelConfig& mc, EngineConfig c) {
 EngineCore::EngineCore(Model& model, const Tokenizer& tokenizer, const EngineConfig& config)
     : config_(resolve(model.config(), config)),
       impl_(std::make_unique<Impl>(model, tokenizer, config_)) {
-  impl_->config_n_ctx = config_.n_ctx;
+  impl_->n_ctx = config_.n_ctx;
   impl_->totals.n_blocks = config_.n_blocks;
   impl_->totals.block_size = config_.block_size;
 }

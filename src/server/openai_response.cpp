@@ -153,19 +153,32 @@ json tool_call_arguments_delta(int32_t index, const std::string& fragment) {
       {"tool_calls", json::array({{{"index", index}, {"function", {{"arguments", fragment}}}}})}};
 }
 
+namespace {
+
+// The fields every streamed chunk carries around its choices.
+json chunk_envelope(const ResponseMeta& meta, const char* object, json choices) {
+  return {{"id", meta.id},
+          {"object", object},
+          {"created", meta.created},
+          {"model", meta.model},
+          {"system_fingerprint", nullptr},
+          {"choices", std::move(choices)}};
+}
+
+json finish_json(const std::optional<std::string>& finish_reason) {
+  return finish_reason ? json(*finish_reason) : json(nullptr);
+}
+
+}  // namespace
+
 json chat_chunk_json(const ResponseMeta& meta, int32_t index, json delta,
                      const std::optional<std::string>& finish_reason, json logprobs,
                      bool with_usage_null) {
   json choice = {{"index", index},
                  {"delta", std::move(delta)},
                  {"logprobs", std::move(logprobs)},
-                 {"finish_reason", finish_reason ? json(*finish_reason) : json(nullptr)}};
-  json j = {{"id", meta.id},
-            {"object", "chat.completion.chunk"},
-            {"created", meta.created},
-            {"model", meta.model},
-            {"system_fingerprint", nullptr},
-            {"choices", json::array({std::move(choice)})}};
+                 {"finish_reason", finish_json(finish_reason)}};
+  json j = chunk_envelope(meta, "chat.completion.chunk", json::array({std::move(choice)}));
   if (with_usage_null) j["usage"] = nullptr;
   return j;
 }
@@ -176,25 +189,17 @@ json completion_chunk_json(const ResponseMeta& meta, int32_t index, const std::s
   json choice = {{"index", index},
                  {"text", text},
                  {"logprobs", std::move(logprobs)},
-                 {"finish_reason", finish_reason ? json(*finish_reason) : json(nullptr)}};
-  json j = {{"id", meta.id},
-            {"object", "text_completion"},
-            {"created", meta.created},
-            {"model", meta.model},
-            {"system_fingerprint", nullptr},
-            {"choices", json::array({std::move(choice)})}};
+                 {"finish_reason", finish_json(finish_reason)}};
+  json j = chunk_envelope(meta, "text_completion", json::array({std::move(choice)}));
   if (with_usage_null) j["usage"] = nullptr;
   return j;
 }
 
 json usage_chunk_json(const ResponseMeta& meta, ApiKind kind, const RequestUsage& usage) {
-  return {{"id", meta.id},
-          {"object", kind == ApiKind::kChat ? "chat.completion.chunk" : "text_completion"},
-          {"created", meta.created},
-          {"model", meta.model},
-          {"system_fingerprint", nullptr},
-          {"choices", json::array()},
-          {"usage", usage_json(usage)}};
+  json j = chunk_envelope(
+      meta, kind == ApiKind::kChat ? "chat.completion.chunk" : "text_completion", json::array());
+  j["usage"] = usage_json(usage);
+  return j;
 }
 
 }  // namespace latent::server
