@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/sampling_options.h"
+#include "engine/answer_vote.h"
 #include "engine/generate.h"
 #include "engine/sequence_loop.h"
 #include "kernels/kernels.h"
@@ -50,14 +51,14 @@ int run_samples(Model& model, const Tokenizer& tok, CompletionRequest req, int32
   std::vector<std::optional<int64_t>> answers;
   for (size_t i = 0; i < out[0].size(); ++i) {
     const train::SampledCompletion& c = out[0][i];
-    answers.push_back(train::extract_answer(c.text));
+    answers.push_back(extract_answer(c.text));
     if (a.verbose || a.vote.empty()) {
       std::printf("--- sample %zu (%s) ---\n%s\n", i,
                   std::string(finish_reason_name(c.finish)).c_str(), c.text.c_str());
     }
   }
   if (a.vote.empty()) return 0;
-  const train::VoteResult v = train::majority_vote(answers);
+  const VoteResult v = majority_vote(answers);
   if (v.answer) {
     std::printf("%lld\n", static_cast<long long>(*v.answer));
   } else {

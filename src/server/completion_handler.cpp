@@ -193,7 +193,8 @@ class ChoiceCollector {
         meta_(std::move(meta)),
         t0_(t0),
         logprobs_(p.req.top_logprobs >= 0),
-        include_usage_(p.req.include_usage) {
+        include_usage_(p.req.include_usage),
+        vote_(p.req.vote_majority) {
     choices_.resize(p.req.n);
     for (int32_t i = 0; i < p.req.n; ++i) {
       choices_[i].result.index = i;
@@ -251,8 +252,11 @@ class ChoiceCollector {
     std::vector<ChoiceResult> results;
     for (const ChoiceState& c : choices_) results.push_back(c.result);
     const PieceFn piece = [this](TokenId id) { return ctx_.tokenizer.token_to_piece(id); };
-    return kind_ == ApiKind::kChat ? chat_completion_json(meta_, results, usage_, logprobs_, piece)
-                                   : text_completion_json(meta_, results, usage_, logprobs_, piece);
+    json j = kind_ == ApiKind::kChat
+                 ? chat_completion_json(meta_, results, usage_, logprobs_, piece)
+                 : text_completion_json(meta_, results, usage_, logprobs_, piece);
+    if (vote_) j["vote"] = majority_vote_json(results);
+    return j;
   }
 
   bool done() const { return done_; }
@@ -351,7 +355,7 @@ class ChoiceCollector {
   ApiKind kind_;
   ResponseMeta meta_;
   Clock::time_point t0_;
-  bool logprobs_, include_usage_;
+  bool logprobs_, include_usage_, vote_;
   std::vector<ChoiceState> choices_;
   std::optional<Clock::time_point> first_token_;
   Clock::time_point last_token_;

@@ -4,12 +4,11 @@
 #include <limits>
 #include <string_view>
 
+#include "engine/answer_vote.h"  // kThinkClose
 #include "grammar/grammar_compiler.h"
 
 namespace latent::server {
 namespace {
-
-constexpr std::string_view kThinkClose = "</think>";
 
 // Length of the longest suffix of `text` that is a proper prefix of "</think>", so a budget
 // that runs out in the middle of a half-written tag continues the tag instead of repeating it.

@@ -177,6 +177,12 @@ void parse_common(const json& body, const ParseContext& ctx, OpenAIRequest& r) {
   // llama.cpp's and vLLM's extension: keep generating past end-of-generation tokens (benchmarks).
   r.ignore_eos = get_bool(body, "ignore_eos", false);
   r.stream = get_bool(body, "stream", false);
+  if (const json* v = opt(body, "vote")) {
+    if (!v->is_string() || v->get<std::string>() != "majority")
+      throw ApiError::field("vote", "\"majority\"", found(*v));
+    if (r.stream) throw ApiError::field("vote", "only with \"stream\": false", "stream true");
+    r.vote_majority = true;
+  }
   if (const json* so = opt(body, "stream_options")) {
     if (!so->is_object()) throw ApiError::field("stream_options", "an object", found(*so));
     if (!r.stream)

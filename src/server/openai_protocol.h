@@ -54,6 +54,9 @@ struct OpenAIRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;     // extension (llama.cpp, vLLM): generate past end-of-generation
+  // Extension: "vote": "majority" reads each choice's final answer (the integer after </think>)
+  // and adds the majority answer with its vote counts to the response (not streamed).
+  bool vote_majority = false;
 
   // Structured output: GBNF that the reply (after any reasoning) must match, from response_format
   // (json_object, json_schema) or the raw `grammar` field; empty: unconstrained. grammar_field is
@@ -104,6 +107,9 @@ struct ChoiceResult {
 using PieceFn = std::function<std::string(TokenId)>;
 
 nlohmann::json usage_json(const RequestUsage& usage);
+// The "vote" extension's object: {"method": "majority", "answer": int or null, "counts":
+// [{"answer", "votes"}...] most votes first, "without_answer": n} over the choices' final answers.
+nlohmann::json majority_vote_json(const std::vector<ChoiceResult>& choices);
 // chat: {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}], "refusal": null}
 nlohmann::json chat_logprobs_json(const std::vector<TokenId>& tokens,
                                   const std::vector<TokenLogprob>& chosen,

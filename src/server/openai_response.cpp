@@ -2,6 +2,7 @@
 // chunks, usage and both logprobs formats.
 #include <cmath>
 
+#include "engine/answer_vote.h"
 #include "server/openai_protocol.h"
 
 namespace latent::server {
@@ -100,6 +101,21 @@ json completion_logprobs_json(const std::vector<TokenId>& tokens,
           {"token_logprobs", std::move(lps)},
           {"top_logprobs", std::move(tops)},
           {"text_offset", std::move(offs)}};
+}
+
+json majority_vote_json(const std::vector<ChoiceResult>& choices) {
+  std::vector<std::optional<int64_t>> answers;
+  // A chat reply split into reasoning and content is read from its content: the final answer
+  // is what follows the reasoning.
+  for (const ChoiceResult& c : choices) answers.push_back(extract_answer(c.text));
+  const VoteResult v = majority_vote(answers);
+  json counts = json::array();
+  for (const auto& [answer, votes] : v.counts)
+    counts.push_back({{"answer", answer}, {"votes", votes}});
+  return {{"method", "majority"},
+          {"answer", v.answer ? json(*v.answer) : json(nullptr)},
+          {"counts", std::move(counts)},
+          {"without_answer", v.n_without_answer}};
 }
 
 json chat_completion_json(const ResponseMeta& meta, const std::vector<ChoiceResult>& choices,

@@ -9,10 +9,9 @@
 #include <string>
 #include <string_view>
 
-namespace latent::server {
+#include "engine/answer_vote.h"  // kThinkOpen, kThinkClose
 
-inline constexpr std::string_view kThinkOpen = "<think>";
-inline constexpr std::string_view kThinkClose = "</think>";
+namespace latent::server {
 
 // The chat template opens <think> blocks (so the model's replies may carry reasoning).
 bool template_uses_think(std::string_view template_source);

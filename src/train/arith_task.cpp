@@ -2,7 +2,6 @@
 #include "train/arith_task.h"
 
 #include <algorithm>
-#include <map>
 
 #include "base/error.h"
 
@@ -23,8 +22,13 @@ std::vector<int> digits_lsb(int64_t v) {
   return d;
 }
 
+// Bit i of `order` set: step i names its two operands the other way round ("6+8+0" for "8+6+0").
+bool swapped(uint64_t order, size_t step) {
+  return step < 64 && ((order >> step) & 1u) != 0;
+}
+
 // "8+6+0=14,7+5+1=13,4+3+1=8": one step per digit column, right to left, with the carry in.
-std::string add_steps(int64_t a, int64_t b) {
+std::string add_steps(int64_t a, int64_t b, uint64_t order) {
   std::vector<int> da = digits_lsb(a), db = digits_lsb(b);
   const size_t n = std::max(da.size(), db.size());
   da.resize(n, 0);
@@ -34,7 +38,8 @@ std::string add_steps(int64_t a, int64_t b) {
   for (size_t i = 0; i < n; ++i) {
     const int sum = da[i] + db[i] + carry;
     if (i) s += ',';
-    s += std::to_string(da[i]) + "+" + std::to_string(db[i]) + "+" + std::to_string(carry) + "=" +
+    const int x = swapped(order, i) ? db[i] : da[i], y = swapped(order, i) ? da[i] : db[i];
+    s += std::to_string(x) + "+" + std::to_string(y) + "+" + std::to_string(carry) + "=" +
          std::to_string(sum);
     carry = sum / 10;
   }
@@ -43,7 +48,8 @@ std::string add_steps(int64_t a, int64_t b) {
 
 // "14-6-0=8,13-5-1=7,8-3-1=4": a column that needs to borrow shows its digit with the borrowed 10
 // added, so every step is a non-negative single-digit result and the next step's borrow is visible.
-std::string sub_steps(int64_t a, int64_t b) {
+// A swapped step takes the borrow off first ("14-0-6=8").
+std::string sub_steps(int64_t a, int64_t b, uint64_t order) {
   std::vector<int> da = digits_lsb(a), db = digits_lsb(b);
   db.resize(da.size(), 0);
   std::string s;
@@ -53,7 +59,8 @@ std::string sub_steps(int64_t a, int64_t b) {
     const bool need = top - db[i] - borrow < 0;
     if (need) top += 10;
     if (i) s += ',';
-    s += std::to_string(top) + "-" + std::to_string(db[i]) + "-" + std::to_string(borrow) + "=" +
+    const int x = swapped(order, i) ? borrow : db[i], y = swapped(order, i) ? db[i] : borrow;
+    s += std::to_string(top) + "-" + std::to_string(x) + "-" + std::to_string(y) + "=" +
          std::to_string(top - db[i] - borrow);
     borrow = need ? 1 : 0;
   }
@@ -61,14 +68,15 @@ std::string sub_steps(int64_t a, int64_t b) {
 }
 
 // "8*7+0=56,4*7+5=33": a × one digit, right to left, carrying the tens.
-std::string mul_digit_steps(int64_t a, int d) {
+std::string mul_digit_steps(int64_t a, int d, uint64_t order) {
   std::string s;
   int carry = 0;
   const std::vector<int> da = digits_lsb(a);
   for (size_t i = 0; i < da.size(); ++i) {
     const int p = da[i] * d + carry;
     if (i) s += ',';
-    s += std::to_string(da[i]) + "*" + std::to_string(d) + "+" + std::to_string(carry) + "=" +
+    const int x = swapped(order, i) ? d : da[i], y = swapped(order, i) ? da[i] : d;
+    s += std::to_string(x) + "*" + std::to_string(y) + "+" + std::to_string(carry) + "=" +
          std::to_string(p);
     carry = p / 10;
   }
@@ -115,29 +123,30 @@ Split split_of(std::string_view canonical) {
   return h % 10 == 0 ? Split::kHeldOut : Split::kTrain;
 }
 
-std::string reasoning_for(ArithOp op, int64_t a, int64_t b) {
+std::string reasoning_for(ArithOp op, int64_t a, int64_t b, uint64_t order) {
   switch (op) {
     case ArithOp::kAdd:
-      return head(a, '+', b) + add_steps(a, b) + ";" + std::to_string(a + b);
+      return head(a, '+', b) + add_steps(a, b, order) + ";" + std::to_string(a + b);
     case ArithOp::kSub:
-      return head(a, '-', b) + sub_steps(a, b) + ";" + std::to_string(a - b);
+      return head(a, '-', b) + sub_steps(a, b, order) + ";" + std::to_string(a - b);
     case ArithOp::kMul: {
       if (b < 10)
-        return head(a, '*', b) + mul_digit_steps(a, static_cast<int>(b)) + ";" +
+        return head(a, '*', b) + mul_digit_steps(a, static_cast<int>(b), order) + ";" +
                std::to_string(a * b);
       // Two-digit multiplier: a×ones | a×tens | the two partial products added (tens shifted).
       const int ones = static_cast<int>(b % 10), tens = static_cast<int>(b / 10);
       const int64_t p0 = a * ones, p1 = a * tens * 10;
-      return head(a, '*', b) + head(a, '*', ones) + mul_digit_steps(a, ones) + ";" +
-             std::to_string(p0) + "|" + head(a, '*', tens) + mul_digit_steps(a, tens) + ";" +
-             std::to_string(a * tens) + "|" + head(p0, '+', p1) + add_steps(p0, p1) + ";" +
-             std::to_string(a * b);
+      // Each of the three parts takes its own 16 bits of `order`.
+      return head(a, '*', b) + head(a, '*', ones) + mul_digit_steps(a, ones, order) + ";" +
+             std::to_string(p0) + "|" + head(a, '*', tens) + mul_digit_steps(a, tens, order >> 16) +
+             ";" + std::to_string(a * tens) + "|" + head(p0, '+', p1) +
+             add_steps(p0, p1, order >> 32) + ";" + std::to_string(a * b);
     }
   }
   return {};
 }
 
-ArithProblem make_arith_problem(ArithOp op, int64_t a, int64_t b) {
+ArithProblem make_arith_problem(ArithOp op, int64_t a, int64_t b, uint64_t order) {
   if (a < 0 || b < 0 || (op == ArithOp::kSub && a < b) || (op == ArithOp::kMul && b >= 100)) {
     throw Error::field("arith_task", "operands", "a, b >= 0 (a >= b for '-', b < 100 for '*')",
                        std::to_string(a) + op_char(op) + std::to_string(b));
@@ -147,13 +156,13 @@ ArithProblem make_arith_problem(ArithOp op, int64_t a, int64_t b) {
   p.a = a;
   p.b = b;
   p.question = "What is " + std::to_string(a) + op_char(op) + std::to_string(b) + "?";
-  p.reasoning = reasoning_for(op, a, b);
+  p.reasoning = reasoning_for(op, a, b, order);
   p.answer = op == ArithOp::kAdd ? a + b : op == ArithOp::kSub ? a - b : a * b;
   return p;
 }
 
-ArithProblem make_word_problem(ArithOp op, int64_t a, int64_t b, uint64_t variant) {
-  ArithProblem p = make_arith_problem(op, a, b);
+ArithProblem make_word_problem(ArithOp op, int64_t a, int64_t b, uint64_t variant, uint64_t order) {
+  ArithProblem p = make_arith_problem(op, a, b, order);
   const std::string name = kNames[variant % std::size(kNames)];
   const std::string thing = kThings[(variant / std::size(kNames)) % std::size(kThings)];
   const std::string sa = std::to_string(a), sb = std::to_string(b);
@@ -220,51 +229,13 @@ ArithProblem ArithGenerator::next() {
       b = number_with_digits(static_cast<int>(uniform(1, opt_.max_digits)));
     }
     if (op == ArithOp::kSub && a < b) std::swap(a, b);
-    ArithProblem p = word ? make_word_problem(op, a, b, next_u64()) : make_arith_problem(op, a, b);
+    const uint64_t variant = word ? next_u64() : 0;
+    // Drawn only in mixed mode, so a fixed-order stream is the same problems as before the option.
+    const uint64_t order = opt_.mixed_order ? next_u64() : 0;
+    ArithProblem p =
+        word ? make_word_problem(op, a, b, variant, order) : make_arith_problem(op, a, b, order);
     if (split_of(p.canonical()) == split_) return p;
   }
-}
-
-std::optional<int64_t> extract_answer(std::string_view text) {
-  const size_t close = text.rfind(kThinkClose);
-  if (close != std::string_view::npos) {
-    text.remove_prefix(close + kThinkClose.size());
-  } else if (text.find(kThinkOpen) != std::string_view::npos) {
-    return std::nullopt;  // reasoning opened and never closed: no final answer was given
-  }
-  size_t i = 0;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
-  bool negative = false;
-  if (i < text.size() && text[i] == '-') {
-    negative = true;
-    ++i;
-  }
-  int64_t value = 0;
-  int n_digits = 0;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    if (++n_digits > 18) return std::nullopt;
-    value = value * 10 + (text[i] - '0');
-  }
-  if (n_digits == 0) return std::nullopt;
-  return negative ? -value : value;
-}
-
-VoteResult majority_vote(std::span<const std::optional<int64_t>> answers) {
-  VoteResult r;
-  std::map<int64_t, int> counts;
-  for (const auto& a : answers) {
-    if (a) {
-      ++counts[*a];
-    } else {
-      ++r.n_without_answer;
-    }
-  }
-  r.counts.assign(counts.begin(), counts.end());
-  // Stable on the value-sorted map order: equal counts stay smallest value first.
-  std::stable_sort(r.counts.begin(), r.counts.end(),
-                   [](const auto& x, const auto& y) { return x.second > y.second; });
-  if (!r.counts.empty()) r.answer = r.counts.front().first;
-  return r;
 }
 
 }  // namespace latent::train

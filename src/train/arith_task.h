@@ -10,17 +10,15 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
+
+#include "engine/answer_vote.h"
 
 namespace latent::train {
 
-inline constexpr std::string_view kThinkOpen = "<think>";
-inline constexpr std::string_view kThinkClose = "</think>";
+using latent::kThinkClose;
+using latent::kThinkOpen;
 
 enum class ArithOp { kAdd, kSub, kMul };
 
@@ -41,15 +39,24 @@ enum class Split { kTrain, kHeldOut };
 // 10% of canonical problems are held out, chosen by a 64-bit FNV-1a hash of canonical().
 Split split_of(std::string_view canonical);
 
-// The reasoning of one operation (a >= 0, b >= 0; for kSub a >= b). Exposed for tests.
-std::string reasoning_for(ArithOp op, int64_t a, int64_t b);
+// The reasoning of one operation (a >= 0, b >= 0; for kSub a >= b). Bit i of `order` writes step i
+// of a digit loop with its two operands the other way round ("6+8+0=14" for "8+6+0=14"); 0 is the
+// fixed order. Exposed for tests.
+std::string reasoning_for(ArithOp op, int64_t a, int64_t b, uint64_t order = 0);
 // A plain arithmetic problem "What is a<op>b?".
-ArithProblem make_arith_problem(ArithOp op, int64_t a, int64_t b);
+ArithProblem make_arith_problem(ArithOp op, int64_t a, int64_t b, uint64_t order = 0);
 // A word problem around the same operation; `variant` picks the name and object.
-ArithProblem make_word_problem(ArithOp op, int64_t a, int64_t b, uint64_t variant);
+ArithProblem make_word_problem(ArithOp op, int64_t a, int64_t b, uint64_t variant,
+                               uint64_t order = 0);
 
 struct ArithOptions {
   int max_digits = 3;  // operand digits for + and −, and for the left factor of ×; in [1, 9]
+  // Each digit step names its operands in a random order. Why: a small model learns "8+6" and
+  // "6+8" as separate facts, so reasoning paths that differ only in order make partly independent
+  // mistakes; sampled paths then disagree on wrong answers and agree on the right one, which is
+  // what majority voting needs (self-consistency). With one fixed order every sample walks the
+  // same path and repeats the greedy path's mistakes.
+  bool mixed_order = false;
 };
 
 // Deterministic stream of problems of one split: the same (seed, split, options) always yields the
@@ -68,20 +75,9 @@ class ArithGenerator {
   ArithOptions opt_;
 };
 
-// The final answer of a completion: the integer (optional '-', then digits) right after the last
-// "</think>", spaces skipped; text after the number is ignored. Without "</think>": a completion
-// that never opened "<think>" is read the same way from its start (a direct answer); one whose
-// reasoning was opened but never closed has no answer. nullopt when no integer is there or it does
-// not fit in 18 digits.
-std::optional<int64_t> extract_answer(std::string_view completion);
-
-struct VoteResult {
-  std::optional<int64_t> answer;                // nullopt when no sample had an answer
-  std::vector<std::pair<int64_t, int>> counts;  // (answer, votes), most votes first, then value
-  int n_without_answer = 0;                     // samples whose answer was nullopt
-};
-// Majority vote over the samples' answers; samples without an answer do not vote. Ties go to the
-// smallest answer, so the result does not depend on the order of the samples.
-VoteResult majority_vote(std::span<const std::optional<int64_t>> answers);
+// The answer extractor and the vote are the engine's (engine/answer_vote.h).
+using latent::extract_answer;
+using latent::majority_vote;
+using latent::VoteResult;
 
 }  // namespace latent::train

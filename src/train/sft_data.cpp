@@ -29,11 +29,10 @@ Sequence sft_sequence(const Tokenizer& tok, const ArithProblem& p, int32_t max_l
 }
 
 std::vector<Sequence> sft_batch(const Tokenizer& tok, uint64_t seed, int64_t step, int32_t batch,
-                                int32_t max_digits, int32_t max_len) {
+                                const ArithOptions& task, int32_t max_len) {
   // One generator per step, seeded from (seed, step): no state carried between steps. The
   // generator scrambles its seed, so neighbouring steps draw unrelated problems.
-  ArithGenerator gen((seed << 32) ^ static_cast<uint64_t>(step), Split::kTrain,
-                     ArithOptions{max_digits});
+  ArithGenerator gen((seed << 32) ^ static_cast<uint64_t>(step), Split::kTrain, task);
   std::vector<Sequence> seqs;
   double n_weighted = 0.0;
   for (int32_t i = 0; i < batch; ++i) {

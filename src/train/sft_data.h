@@ -23,6 +23,6 @@ Sequence sft_sequence(const Tokenizer& tok, const ArithProblem& p, int32_t max_l
 // `batch` training-split sequences for step `step`, weights scaled by 1/(completion tokens in the
 // batch) so the summed loss is the mean per-token loss.
 std::vector<Sequence> sft_batch(const Tokenizer& tok, uint64_t seed, int64_t step, int32_t batch,
-                                int32_t max_digits, int32_t max_len);
+                                const ArithOptions& task, int32_t max_len);
 
 }  // namespace latent::train

@@ -31,7 +31,8 @@ SftResult run_sft(const Tokenizer& tok, ParamSet& params, AdamW& opt, const Trai
   double callback_s = 0.0;
   while (opt.step() < last) {
     const std::vector<Sequence> batch =
-        sft_batch(tok, recipe.seed, opt.step(), recipe.batch, recipe.max_digits, o.max_len);
+        sft_batch(tok, recipe.seed, opt.step(), recipe.batch,
+                  ArithOptions{recipe.max_digits, recipe.mixed_order}, o.max_len);
     const StepResult s = train_step(params, opt, recipe.optim, ws, grads, batch);
     res.tokens += s.tokens;
     res.last_loss = s.loss;

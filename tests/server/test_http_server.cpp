@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/testdata.h"
+#include "engine/answer_vote.h"
 #include "server_harness.h"
 
 namespace latent::test {
@@ -145,6 +146,36 @@ TEST_F(Serve, CompletionWithTokensLogprobsAndN) {
     for (const json& top : lp["top_logprobs"]) EXPECT_LE(top.size(), 2u);
   }
   EXPECT_EQ(r["usage"]["prompt_tokens"], 4);
+}
+
+TEST_F(Serve, VoteExtensionCountsEveryChoice) {
+  int status = 0;
+  const json r =
+      post(port(), "/v1/completions",
+           {{"prompt", "Once"}, {"max_tokens", 6}, {"n", 6}, {"seed", 5}, {"vote", "majority"}},
+           &status);
+  ASSERT_EQ(status, 200) << r;
+  ASSERT_EQ(r["choices"].size(), 6u);
+  // The vote is over the choices returned: recount them with the engine's extractor.
+  std::vector<std::optional<int64_t>> answers;
+  for (const json& c : r["choices"])
+    answers.push_back(extract_answer(c["text"].get<std::string>()));
+  const VoteResult v = majority_vote(answers);
+  const json& vote = r["vote"];
+  EXPECT_EQ(vote["method"], "majority");
+  EXPECT_EQ(vote["without_answer"], v.n_without_answer) << r;
+  ASSERT_EQ(vote["counts"].size(), v.counts.size()) << r;
+  int total = vote["without_answer"].get<int>();
+  for (size_t i = 0; i < v.counts.size(); ++i) {
+    EXPECT_EQ(vote["counts"][i]["answer"], v.counts[i].first);
+    total += vote["counts"][i]["votes"].get<int>();
+  }
+  EXPECT_EQ(total, 6);
+  EXPECT_EQ(vote["answer"].is_null(), !v.answer.has_value());
+  // Without the extension there is no vote object.
+  const json plain =
+      post(port(), "/v1/completions", {{"prompt", "Once"}, {"max_tokens", 2}}, &status);
+  EXPECT_FALSE(plain.contains("vote"));
 }
 
 TEST_F(Serve, GreedyStreamEqualsNonStream) {

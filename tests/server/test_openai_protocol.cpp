@@ -272,6 +272,9 @@ TEST(OpenAIParse, CompletionRefusalsNameTheirField) {
       {completion({{"suffix", "x"}}), "suffix"},
       {completion({{"max_tokens", 0}}), "max_tokens"},
       {completion({{"n", 100}}), "n"},
+      {completion({{"vote", "mode"}}), "vote"},
+      {completion({{"vote", true}}), "vote"},
+      {completion({{"vote", "majority"}, {"stream", true}}), "vote"},
   };
   for (const Case& c : cases) {
     const ApiError e = completion_error(c.body);
@@ -289,6 +292,34 @@ const PieceFn kPiece = [](TokenId id) {
   s += std::to_string(id);
   return s;
 };
+
+TEST(OpenAIParse, VoteExtension) {
+  EXPECT_FALSE(parse_completion_request(completion(), ctx()).vote_majority);
+  EXPECT_TRUE(
+      parse_completion_request(completion({{"vote", "majority"}, {"n", 4}}), ctx()).vote_majority);
+  EXPECT_TRUE(parse_chat_request(chat({{"vote", "majority"}}), ctx()).vote_majority);
+}
+
+TEST(OpenAIResponse, MajorityVoteOverChoices) {
+  auto choice = [](std::string text) {
+    ChoiceResult c;
+    c.text = std::move(text);
+    return c;
+  };
+  // Completions carry the whole text; a chat reply split by the reasoning parser carries only its
+  // content. Unclosed reasoning has no answer; ties go to the smaller answer.
+  const std::vector<ChoiceResult> cs = {choice("<think>48*17:...;816</think> 816"),
+                                        choice(" 816"),
+                                        choice("<think>48*17:...;806</think> 806"),
+                                        choice("<think>48*17:8*7"),
+                                        choice("<think>x</think> 806"),
+                                        choice("<think>x</think> -3")};
+  EXPECT_EQ(majority_vote_json(cs), json::parse(R"({"method":"majority","answer":806,
+      "counts":[{"answer":806,"votes":2},{"answer":816,"votes":2},{"answer":-3,"votes":1}],
+      "without_answer":1})"));
+  EXPECT_EQ(majority_vote_json({choice("no number")}),
+            json::parse(R"({"method":"majority","answer":null,"counts":[],"without_answer":1})"));
+}
 
 TEST(OpenAIResponse, Usage) {
   RequestUsage u;

@@ -26,6 +26,31 @@ TEST(ArithTask, ReasoningIsDigitByDigit) {
   EXPECT_THROW(make_arith_problem(ArithOp::kSub, 3, 5), Error);
 }
 
+TEST(ArithTask, OrderBitsSwapEachStepsOperands) {
+  // Bits 0 and 2: the first and third columns are written the other way round.
+  EXPECT_EQ(reasoning_for(ArithOp::kAdd, 478, 356, 0b101), "478+356:6+8+0=14,7+5+1=13,3+4+1=8;834");
+  // Subtraction takes the borrow off first in a swapped step.
+  EXPECT_EQ(reasoning_for(ArithOp::kSub, 834, 356, 0b010), "834-356:14-6-0=8,13-1-5=7,8-3-1=4;478");
+  EXPECT_EQ(reasoning_for(ArithOp::kMul, 48, 7, 0b10), "48*7:8*7+0=56,7*4+5=33;336");
+  // Two-digit multiplier: bits 0-15 for ×ones, 16-31 for ×tens, 32-47 for the addition.
+  EXPECT_EQ(reasoning_for(ArithOp::kMul, 48, 17, 1ull | (1ull << 17) | (1ull << 34)),
+            "48*17:48*7:7*8+0=56,4*7+5=33;336|48*1:8*1+0=8,1*4+0=4;48|336+480:6+0+0=6,3+8+0=11,"
+            "4+3+1=8;816");
+  // A mixed-order generator writes the same length of reasoning as the fixed order and the right
+  // answers; most problems have at least one swapped step.
+  ArithGenerator mixed(9, Split::kTrain, {3, /*mixed_order=*/true});
+  int differs = 0;
+  for (int i = 0; i < 300; ++i) {
+    const ArithProblem m = mixed.next();
+    EXPECT_EQ(m.answer, m.op == ArithOp::kAdd   ? m.a + m.b
+                        : m.op == ArithOp::kSub ? m.a - m.b
+                                                : m.a * m.b);
+    EXPECT_EQ(reasoning_for(m.op, m.a, m.b, 0).size(), m.reasoning.size());
+    differs += reasoning_for(m.op, m.a, m.b, 0) != m.reasoning;
+  }
+  EXPECT_GT(differs, 150);  // most problems have a swapped step
+}
+
 TEST(ArithTask, WordProblemsShareTheCanonicalForm) {
   const ArithProblem w = make_word_problem(ArithOp::kSub, 23, 15, 3);
   EXPECT_EQ(w.question, "Dan has 23 apples and gives away 15. How many are left?");
