@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/sampling_options.h"
 #include "engine/chat_session.h"
 #include "kernels/kernels.h"
@@ -62,7 +63,8 @@ std::vector<TokenId> tokenize_conversation(const Tokenizer& tok, const std::stri
 int chat(const ChatArgs& a) {
   if (a.verbose) set_log_level(LogLevel::kInfo);
   kernels::set_num_threads(a.threads);
-  auto model = Model::load(a.model);
+  const std::string model_path = model_or_default(a.model);
+  auto model = Model::load(model_path);
   auto tokenizer = Tokenizer::from_gguf(model->file());
   std::string source;
   if (!a.template_file.empty()) {
@@ -70,7 +72,7 @@ int chat(const ChatArgs& a) {
   } else if (auto t = model->file().get_str_opt("tokenizer.chat_template")) {
     source = *t;
   } else {
-    throw Error(a.model +
+    throw Error(model_path +
                 ": tokenizer.chat_template: expected the model's chat template, found none (a "
                 "base model?). Use `latent run` for plain text completion, or give a template "
                 "with --chat-template FILE");
@@ -92,7 +94,7 @@ int chat(const ChatArgs& a) {
     std::fprintf(stderr,
                  "[latent] chat with %s (context %d tokens). /reset starts over, /exit or "
                  "Ctrl-D ends.\n",
-                 a.model.c_str(), session.n_ctx());
+                 model_path.c_str(), session.n_ctx());
   }
   std::string line;
   for (int turn = 1;; ++turn) {
@@ -149,7 +151,7 @@ Command add_chat(CLI::App& app) {
   auto a = std::make_shared<ChatArgs>();
   CLI::App* sub =
       app.add_subcommand("chat", "Interactive multi-turn chat using the model's chat template");
-  sub->add_option("-m,--model", a->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  sub->add_option("-m,--model", a->model, kModelOptionHelp)->check(CLI::ExistingFile);
   sub->add_option("-s,--system", a->system, "System prompt");
   sub->add_option("--chat-template", a->template_file,
                   "Jinja chat template file (default: the GGUF's tokenizer.chat_template)")

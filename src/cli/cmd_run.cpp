@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/sampling_options.h"
 #include "engine/answer_vote.h"
 #include "engine/generate.h"
@@ -75,7 +76,7 @@ int run_samples(Model& model, const Tokenizer& tok, CompletionRequest req, int32
 int run(const RunArgs& a) {
   if (a.verbose) set_log_level(LogLevel::kInfo);
   kernels::set_num_threads(a.threads);
-  auto model = Model::load(a.model);
+  auto model = Model::load(model_or_default(a.model));
   auto tokenizer = Tokenizer::from_gguf(model->file());
   std::vector<TokenId> prompt = tokenizer->encode(a.prompt, /*add_special=*/true);
   if (prompt.empty()) {
@@ -130,7 +131,7 @@ int run(const RunArgs& a) {
 Command add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* sub = app.add_subcommand("run", "Generate text from a prompt");
-  sub->add_option("-m,--model", a->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  sub->add_option("-m,--model", a->model, kModelOptionHelp)->check(CLI::ExistingFile);
   sub->add_option("-p,--prompt", a->prompt, "Prompt text (default: empty, i.e. only BOS)");
   sub->add_option("-n,--n-predict", a->n_predict, "Tokens to generate (-1: until EOS)")
       ->capture_default_str();

@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "engine/engine.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
@@ -59,7 +60,8 @@ int serve(const ServeArgs& a) {
   signal(SIGPIPE, SIG_IGN);  // a vanished client is a failed write, not a dead server
 
   kernels::set_num_threads(a.threads);
-  auto model = Model::load(a.model);
+  const std::string model_path = model_or_default(a.model);
+  auto model = Model::load(model_path);
   auto tokenizer = Tokenizer::from_gguf(model->file());
 
   EngineConfig ec;
@@ -77,7 +79,7 @@ int serve(const ServeArgs& a) {
   server::ServerConfig sc;
   sc.host = a.host;
   sc.port = a.port;
-  sc.model_file = std::filesystem::path(a.model).filename().string();
+  sc.model_file = std::filesystem::path(model_path).filename().string();
   sc.model_name = a.model_name.empty() ? sc.model_file : a.model_name;
   sc.chat_template = model->file().get_str_opt("tokenizer.chat_template").value_or("");
   sc.api_key = a.api_key;
@@ -90,7 +92,7 @@ int serve(const ServeArgs& a) {
   std::fprintf(stderr,
                "[latent] serving %s as \"%s\" on http://%s:%d (context %d, %d KV blocks of %d, "
                "parallel %d, threads %d%s)\n",
-               a.model.c_str(), sc.model_name.c_str(), a.host.c_str(), port, cfg.n_ctx,
+               model_path.c_str(), sc.model_name.c_str(), a.host.c_str(), port, cfg.n_ctx,
                cfg.n_blocks, cfg.block_size, cfg.max_running, kernels::num_threads(),
                sc.chat_template.empty() ? ", no chat template" : "");
   std::fflush(stderr);
@@ -123,7 +125,7 @@ Command add_serve(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "serve",
       "OpenAI-compatible HTTP server with continuous batching (/v1/chat/completions, ...)");
-  sub->add_option("-m,--model", a->model, "GGUF model file")->required()->check(CLI::ExistingFile);
+  sub->add_option("-m,--model", a->model, kModelOptionHelp)->check(CLI::ExistingFile);
   sub->add_option("--host", a->host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", a->port, "Port (0: any free port)")
       ->capture_default_str()

@@ -44,6 +44,7 @@ void write_arith_vocab(GgufWriter& w) {
   w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
   w.set_bool("tokenizer.ggml.add_eos_token", v.add_eos);
   w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+  w.set_str("tokenizer.chat_template", kArithChatTemplate);
 }
 
 }  // namespace latent::train

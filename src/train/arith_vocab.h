@@ -19,9 +19,18 @@ namespace latent::train {
 inline constexpr int32_t kArithBos = 1;
 inline constexpr int32_t kArithEos = 2;
 
+// The chat template: the model was trained on single questions ("<s>What is 48*17?" then the
+// reply), so a conversation renders as its last user message in exactly that form. The reply opens
+// with <think>, which the template names so that `latent serve` splits reasoning_content out.
+inline constexpr const char* kArithChatTemplate =
+    "{#- latent-arith: one question per prompt; the reply is <think>...</think> then the answer "
+    "-#}\n"
+    "{{ bos_token }}{% for m in messages %}{% if loop.last and m.role == 'user' %}{{ m.content }}"
+    "{% endif %}{% endfor %}";
+
 // The vocabulary as data (Tokenizer::from_vocab takes it directly).
 VocabData arith_vocab();
-// Writes the tokenizer.ggml.* keys of arith_vocab().
+// Writes the tokenizer.ggml.* keys of arith_vocab() and tokenizer.chat_template.
 void write_arith_vocab(GgufWriter& writer);
 
 }  // namespace latent::train

@@ -225,8 +225,9 @@ ServerProcess::ServerProcess(const std::string& model, const std::vector<std::st
   port_ = free_port();
   static int counter = 0;
   log_path_ = temp_path("serve_" + std::to_string(++counter) + ".log");
-  std::vector<std::string> argv = {latent_bin(),          "serve", "-m", model, "--port",
+  std::vector<std::string> argv = {latent_bin(),          "serve", "--port",
                                    std::to_string(port_), "-t",    "2"};
+  if (!model.empty()) argv.insert(argv.end(), {"-m", model});  // none: the default model
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = ::fork();
   if (pid_ == 0) {

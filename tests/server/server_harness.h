@@ -61,6 +61,7 @@ class ServerProcess {
  public:
   // Starts `latent serve -m model --port P <args>` with stderr to a log file and waits until
   // GET /health answers 200 (fails the test after 60 s).
+  // An empty `model` starts `latent serve` without -m (the bundled default model).
   ServerProcess(const std::string& model, const std::vector<std::string>& args);
   ~ServerProcess();  // SIGKILL if still running
   int port() const { return port_; }

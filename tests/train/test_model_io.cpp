@@ -10,6 +10,7 @@
 #include "gguf/gguf_reader.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/arith_task.h"
 #include "train/arith_vocab.h"
@@ -36,6 +37,16 @@ TEST(ArithVocab, RoundTripThroughTheWrittenGguf) {
   EXPECT_EQ(ids[0], 3);
   EXPECT_EQ(ids[4], 4);
   EXPECT_EQ(tok->vocab().text(ids[5]), "\xE2\x96\x81");  // the space
+  // The chat template renders a conversation as its last question in the trained form.
+  const std::optional<std::string> tmpl = f.get_str_opt("tokenizer.chat_template");
+  ASSERT_TRUE(tmpl.has_value());
+  ChatRenderInput in;
+  in.bos_token = "<s>";
+  in.add("user", "What is 2+3?");
+  in.add("assistant", "<think>2+3:2+3+0=5;5</think> 5");
+  in.add("user", "What is 48*17?");
+  EXPECT_EQ(ChatTemplate(*tmpl).render(in), "<s>What is 48*17?");
+  EXPECT_NE(tmpl->find("<think>"), std::string::npos);  // so `latent serve` splits reasoning
   ArithGenerator gen(5, Split::kTrain);
   for (int i = 0; i < 300; ++i) {
     const ArithProblem pr = gen.next();
