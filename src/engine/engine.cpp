@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "kernels/kernels.h"
 
 namespace latent {
 
@@ -44,6 +45,11 @@ void RequestStream::push(Chunk chunk) {
 Engine::Engine(Model& model, const Tokenizer& tokenizer, const EngineConfig& config)
     : core_(model, tokenizer, config) {
   counters_ = core_.counters();
+  // The kernels run on the engine thread from now on. The constructing thread's kernel workers
+  // (from load-time weight repacking) would otherwise stay alive, and with more OpenMP threads than
+  // cores libgomp stops spinning between parallel regions: every region of every step then sleeps
+  // and wakes its workers (measured: ~160 context switches per token, decode 1.3-2x slower).
+  kernels::release_worker_threads();
   thread_ = std::thread([this] { loop(); });
 }
 

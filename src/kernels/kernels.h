@@ -16,6 +16,11 @@ namespace latent::kernels {
 // while kernels run.
 void set_num_threads(int n);
 int num_threads();
+// Ends the calling thread's kernel worker threads (the next kernel call on it starts new ones).
+// Call it on a thread that ran kernels (e.g. load-time repacking) before another thread takes over
+// the kernel work: OpenMP workers spin between parallel regions only while no more of them exist
+// than cores, so a second idle team would make every region of the working team sleep and wake.
+void release_worker_threads();
 
 // out[M,N] = x[M,K] · w[N,K]ᵀ for a weight of any dequantizable dtype (w.cols() == K, w.rows() ==
 // N).

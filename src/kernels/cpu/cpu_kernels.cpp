@@ -36,6 +36,10 @@ void set_num_threads(int n) {
 int num_threads() {
   return g_threads > 0 ? g_threads : omp_get_max_threads();
 }
+void release_worker_threads() {
+  // libgomp: frees the calling thread's pool (its workers exit); a no-op inside a parallel region.
+  omp_pause_resource_all(omp_pause_soft);
+}
 
 namespace {
 
@@ -105,6 +109,9 @@ void matmul_unpacked(const float* x, int64_t m, const TensorView& w, float* out)
 // Activation rows per cache block of the packed path: their Q8_0 rows stay in L2 while the
 // thread's weight groups stream past them.
 constexpr int64_t kPackedColBlock = 64;
+// Weight groups (of 16 rows) per dynamically scheduled unit: even, so units keep the two-group
+// tiles; 16 groups of a 2048-wide Q4_0 matrix are 288 KiB, a few microseconds of work.
+constexpr int64_t kPackedUnitGroups = 16;
 
 void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x, int64_t m,
                    const TensorView& w, float* out) {
@@ -155,10 +162,17 @@ void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const 
         }
       }
     }
-    const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
-    const int64_t g0 = groups * tid / cnt, g1 = groups * (tid + 1) / cnt;
-    for (int64_t i0 = 0; i0 < m; i0 += kPackedColBlock) {
+    // Work units of kPackedUnitGroups groups × one column block, handed out dynamically: a
+    // thread that the OS delays (a server's HTTP threads share the cores) no longer holds up the
+    // others at the closing barrier. A unit's results do not depend on which thread runs it.
+    const int64_t units_per_block = (groups + kPackedUnitGroups - 1) / kPackedUnitGroups;
+    const int64_t n_blocks = (m + kPackedColBlock - 1) / kPackedColBlock;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < n_blocks * units_per_block; ++u) {
+      const int64_t i0 = u / units_per_block * kPackedColBlock;
       const int64_t i1 = std::min(m, i0 + kPackedColBlock);
+      const int64_t g0 = u % units_per_block * kPackedUnitGroups;
+      const int64_t g1 = std::min(groups, g0 + kPackedUnitGroups);
       for (int64_t g = g0; g < g1;) {
         // Two groups per call where the kernel has it (each activation load feeds both).
         const int64_t ng = pk.tile2 && g + 1 < g1 ? 2 : 1;
