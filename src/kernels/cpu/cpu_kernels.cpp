@@ -75,13 +75,11 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) dk.convert_act(x + i * k, act_buf + i * act_bytes, k);
-    // Split weight rows evenly in whole tiles; each thread walks its rows block by block.
-    const int64_t tiles = (n + cpu::kTileRows - 1) / cpu::kTileRows;
-    const int64_t tid = omp_get_thread_num(), cnt = omp_get_num_threads();
-    const int64_t n0 = std::min(n, tiles * tid / cnt * cpu::kTileRows);
-    const int64_t n1 = std::min(n, tiles * (tid + 1) / cnt * cpu::kTileRows);
-    for (int64_t jb = n0; jb < n1; jb += kBlockRows) {
-      const int64_t je = std::min(n1, jb + kBlockRows);
+      // Units of kBlockRows weight rows handed out dynamically (see matmul_packed); a row's result
+      // does not depend on which thread computes it.
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t jb = 0; jb < n; jb += kBlockRows) {
+      const int64_t je = std::min(n, jb + kBlockRows);
       for (int64_t i = 0; i < m; i += cpu::kTileCols) {
         const int cols = static_cast<int>(std::min<int64_t>(cpu::kTileCols, m - i));
         for (int64_t j = jb; j < je; j += cpu::kTileRows) {
@@ -302,10 +300,9 @@ void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float*
   const int nt = threads_for(work, work * (int64_t{max_pos} + 1) * p.head_dim);
   const cpu::FloatOps* ops = float_ops();
   if (ops && p.head_dim <= cpu::kMaxFastHeadDim) {
-    // Fused online softmax, no scratch. Items are (token, head) in token-major order, dealt out
-    // round-robin: neighbouring items cost the same (cost ∝ pos[t]), so causal prefill splits
-    // evenly however the positions grow.
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
+    // Fused online softmax, no scratch. Items are (token, head), handed out one at a time: their
+    // cost grows with pos[t] in a causal prefill, and a thread the OS delays takes fewer.
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t i = 0; i < work; ++i) {
       const int64_t t = i / p.n_head, h = i % p.n_head;
       const int64_t off = (t * p.n_head + h) * p.head_dim;
