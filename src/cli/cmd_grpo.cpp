@@ -34,7 +34,7 @@ struct GrpoArgs {
   std::string eval_votes = "1,4,16";
   int64_t eval_seed = 1;
   float eval_temp = 1.0f;
-  int eval_tokens = 128;
+  int eval_tokens = 200;
 };
 
 std::vector<int> parse_votes(const std::string& s) {

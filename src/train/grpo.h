@@ -114,7 +114,7 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
 struct GrpoConfig {
   int32_t prompts_per_step = 8;
   int32_t group = 8;         // G, samples per prompt (≤ 16)
-  int32_t max_new = 128;     // generated tokens per sample at most
+  int32_t max_new = 176;     // per sample at most; 999*99, the longest default problem, takes 151
   float temperature = 1.0f;  // sampling temperature of the rollouts
   float clip = 0.2f;         // PPO's ε
   float kl_coef = 0.0f;      // β of the k3 penalty against the starting model (0: none)

@@ -537,3 +537,31 @@ TEST(ServeReasoning, R1TemplateSplitsReasoning) {
 
 }  // namespace
 }  // namespace latent::test
+
+namespace latent::test {
+namespace {
+
+// `latent serve` without -m serves the bundled arithmetic reasoning model: its chat template names
+// <think>, so the reasoning is split out, and the "vote" extension returns the majority answer.
+TEST(ServeDefaultModel, ReasoningSplitAndMajorityVote) {
+  ServerProcess s("", {"--parallel", "8"});
+  int status = 0;
+  const json r = post(s.port(), "/v1/chat/completions",
+                      {{"messages", {{{"role", "user"}, {"content", "What is 48*17?"}}}},
+                       {"n", 8},
+                       {"seed", 1},
+                       {"max_tokens", 200},
+                       {"vote", "majority"}},
+                      &status);
+  ASSERT_EQ(status, 200) << r << s.log();
+  EXPECT_EQ(r["model"], "latent-arith.gguf");
+  ASSERT_EQ(r["choices"].size(), 8u);
+  const json& m0 = r["choices"][0]["message"];
+  EXPECT_EQ(m0["reasoning_content"].get<std::string>().rfind("48*17:", 0), 0u) << r;
+  EXPECT_EQ(r["vote"]["answer"], 816) << r;
+  EXPECT_GE(r["vote"]["counts"][0]["votes"].get<int>(), 4) << r;
+  EXPECT_EQ(s.terminate(30), 0) << s.log();
+}
+
+}  // namespace
+}  // namespace latent::test
