@@ -17,7 +17,7 @@ std::string default_model_path();
 // `model` when given, else default_model_path() (logged at info level).
 std::string model_or_default(const std::string& model);
 
-// The -m option of run, chat and serve: a file that must exist when given.
+// Help text of the -m option of run, chat and serve.
 inline constexpr const char* kModelOptionHelp =
     "GGUF model file (default: the bundled arithmetic reasoning model, or $LATENT_MODEL)";
 
