@@ -75,9 +75,11 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) dk.convert_act(x + i * k, act_buf + i * act_bytes, k);
-      // Units of kBlockRows weight rows handed out dynamically (see matmul_packed); a row's result
-      // does not depend on which thread computes it.
-#pragma omp for schedule(dynamic, 1)
+      // Blocks of kBlockRows weight rows, handed out guided (long runs first, then shorter ones):
+      // long runs keep each thread's reads one sequential stream (one block at a time halved F16
+      // decode's bandwidth in bench_matmul), the short ones at the end balance a thread the OS
+      // delayed. A row's result does not depend on which thread computes it.
+#pragma omp for schedule(guided)
     for (int64_t jb = 0; jb < n; jb += kBlockRows) {
       const int64_t je = std::min(n, jb + kBlockRows);
       for (int64_t i = 0; i < m; i += cpu::kTileCols) {
