@@ -110,8 +110,9 @@ void matmul_unpacked(const float* x, int64_t m, const TensorView& w, float* out)
 // thread's weight groups stream past them.
 constexpr int64_t kPackedColBlock = 64;
 // Weight groups (of 16 rows) per dynamically scheduled unit: even, so units keep the two-group
-// tiles; 16 groups of a 2048-wide Q4_0 matrix are 288 KiB, a few microseconds of work.
-constexpr int64_t kPackedUnitGroups = 16;
+// tiles; small enough that a 256-row K/V projection still splits over threads (4 groups of a
+// 2048-wide Q4_0 matrix are 72 KiB, still a long sequential read).
+constexpr int64_t kPackedUnitGroups = 4;
 
 void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x, int64_t m,
                    const TensorView& w, float* out) {
