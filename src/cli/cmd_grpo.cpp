@@ -71,6 +71,12 @@ void evaluate(const GrpoArgs& a, const std::string& path, const char* label) {
                 o.votes[i], 100.0 * r.any_correct[i] / std::max(1, r.n));
   }
   std::printf("  [samples at T=%.2f]\n", a.eval_temp);
+  for (size_t i = 0; i < o.votes.size(); ++i) {
+    std::printf("  maj@%d - greedy, paired on the same problems: +%d -%d = %+.1f ± %.1f points\n",
+                o.votes[i], r.vote_only[i], r.greedy_only[i],
+                100.0 * (r.vote_only[i] - r.greedy_only[i]) / std::max(1, r.n),
+                100.0 * r.paired_se(i));
+  }
   std::fflush(stdout);
 }
 

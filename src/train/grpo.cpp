@@ -164,6 +164,14 @@ void parallel_over(int64_t n, std::vector<Activations>& acts, F&& f) {
 
 // ---- Majority-vote evaluation -------------------------------------------------------------------
 
+double VoteEvalResult::paired_se(size_t i) const {
+  if (n == 0) return 0.0;
+  const double plus = static_cast<double>(vote_only[i]) / n;
+  const double minus = static_cast<double>(greedy_only[i]) / n;
+  const double var = plus + minus - (plus - minus) * (plus - minus);
+  return std::sqrt(std::max(0.0, var) / n);
+}
+
 VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteEvalOptions& o) {
   int max_votes = 0;
   for (int v : o.votes) {
@@ -191,11 +199,14 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
   r.n = o.n_problems;
   r.vote_correct.assign(o.votes.size(), 0);
   r.any_correct.assign(o.votes.size(), 0);
+  r.vote_only.assign(o.votes.size(), 0);
+  r.greedy_only.assign(o.votes.size(), 0);
   const size_t per_problem = max_votes > 0 ? 2 : 1;
   for (size_t i = 0; i < problems.size(); ++i) {
     const int64_t truth = problems[i].answer;
     const auto greedy = extract_answer(samples[i * per_problem][0].text);
-    if (greedy && *greedy == truth) ++r.greedy_correct;
+    const bool greedy_right = greedy && *greedy == truth;
+    if (greedy_right) ++r.greedy_correct;
     if (max_votes == 0) continue;
     std::vector<std::optional<int64_t>> answers;
     for (const SampledCompletion& c : samples[i * per_problem + 1])
@@ -203,7 +214,10 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
     for (size_t k = 0; k < o.votes.size(); ++k) {
       const auto first = std::span(answers).first(static_cast<size_t>(o.votes[k]));
       const VoteResult v = majority_vote(first);
-      if (v.answer && *v.answer == truth) ++r.vote_correct[k];
+      const bool vote_right = v.answer && *v.answer == truth;
+      if (vote_right) ++r.vote_correct[k];
+      if (vote_right && !greedy_right) ++r.vote_only[k];
+      if (greedy_right && !vote_right) ++r.greedy_only[k];
       if (std::any_of(first.begin(), first.end(), [&](const auto& a) { return a && *a == truth; }))
         ++r.any_correct[k];
     }

@@ -101,10 +101,17 @@ struct VoteEvalResult {
   // prefixes of one set of max(votes) independent samples gives each N an unbiased estimate.
   std::vector<int> vote_correct;
   std::vector<int> any_correct;  // pass@N over the same prefixes
+  // Paired with greedy decoding on the same problems, per votes[i]: right only by the majority,
+  // right only greedily. Their difference is vote_correct − greedy_correct; their sizes give the
+  // paired standard error of that difference (paired_se).
+  std::vector<int> vote_only, greedy_only;
   double greedy_accuracy() const { return n ? static_cast<double>(greedy_correct) / n : 0.0; }
   double vote_accuracy(size_t i) const {
     return n ? static_cast<double>(vote_correct[i]) / n : 0.0;
   }
+  // Standard error of maj@votes[i] − greedy accuracy, from the per-problem differences
+  // d ∈ {−1, 0, +1}: sqrt(var(d) / n).
+  double paired_se(size_t i) const;
 };
 
 VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteEvalOptions& o);

@@ -261,6 +261,18 @@ TEST(GrpoEval, MajorityVoteCountsOnATinyModel) {
   ASSERT_EQ(r.vote_correct.size(), 2u);
   EXPECT_LE(r.vote_correct[0], r.any_correct[0]);
   EXPECT_LE(r.any_correct[0], r.any_correct[1]);  // pass@N grows with N over nested prefixes
+  // Paired standard error on hand numbers: 100 problems, 10 won and 4 lost by voting:
+  // var(d) = 0.14 − 0.06² = 0.1364, se = √(0.1364 / 100).
+  VoteEvalResult hand;
+  hand.n = 100;
+  hand.vote_only = {10};
+  hand.greedy_only = {4};
+  EXPECT_NEAR(hand.paired_se(0), std::sqrt(0.1364 / 100), 1e-12);
+  // The paired counts account exactly for the difference between voting and greedy.
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(r.vote_correct[k] - r.greedy_correct, r.vote_only[k] - r.greedy_only[k]);
+    EXPECT_GE(r.paired_se(k), 0.0);
+  }
   o.votes = {17};
   EXPECT_THROW(evaluate_majority(*model, *tok, o), Error);
 }
