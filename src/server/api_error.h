@@ -45,4 +45,19 @@ class ApiError : public std::runtime_error {
   std::string param_, type_, code_;
 };
 
+// Helpers of the request parsers (openai_protocol.cpp, openai_structured.cpp).
+// "string \"hot\"" / "number 3.5" / "array [...]": what the client sent, short, for an ApiError.
+inline std::string found(const nlohmann::json& j) {
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return std::string(j.type_name()) + " " + s;
+}
+
+// The field, or nullptr when absent or null (OpenAI treats an explicit null as absent).
+inline const nlohmann::json* opt(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
 }  // namespace latent::server

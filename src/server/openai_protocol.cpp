@@ -13,20 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-// "string \"hot\"" / "number 3.5" / "array" — what the client sent, short.
-std::string found(const json& j) {
-  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return std::string(j.type_name()) + " " + s;
-}
-
-// The field, or nullptr when absent or null.
-const json* opt(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 bool get_bool(const json& body, const char* key, bool def) {
   const json* j = opt(body, key);
   if (!j) return def;

@@ -21,18 +21,6 @@ namespace {
 using nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-std::string found(const json& j) {
-  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return std::string(j.type_name()) + " " + s;
-}
-
-const json* opt(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 ojson ordered(const json& j) {
   return ojson::parse(j.dump());
 }
