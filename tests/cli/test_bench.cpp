@@ -15,10 +15,7 @@ namespace {
 using nlohmann::json;
 
 int latent(const std::string& args, std::string* out, std::string* err) {
-  const std::string err_path = test::temp_path("bench-stderr.txt");
-  const int rc = test::run_command(test::latent_bin() + " " + args + " 2>" + err_path, out);
-  *err = test::read_file(err_path);
-  return rc;
+  return test::run_latent(args, out, err);
 }
 
 std::string stories() {

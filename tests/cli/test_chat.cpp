@@ -20,13 +20,7 @@ const char* kTemplate =
 
 int latent(const std::string& args, const std::string& stdin_text, std::string* out,
            std::string* err) {
-  const std::string in = test::temp_path("chat_stdin.txt"),
-                    err_path = test::temp_path("chat_err.txt");
-  test::write_file(in, stdin_text);
-  const int rc =
-      test::run_command(test::latent_bin() + " " + args + " < " + in + " 2>" + err_path, out);
-  *err = test::read_file(err_path);
-  return rc;
+  return test::run_latent(args, out, err, stdin_text);
 }
 
 // latent-gen-model's tiny llama (synthetic SPM vocabulary) plus a tokenizer.chat_template key.

@@ -15,10 +15,7 @@ std::string stories() {
 
 // Runs the CLI; returns the exit code, stdout in *out and stderr in *err.
 int latent(const std::string& args, std::string* out, std::string* err = nullptr) {
-  const std::string err_path = test::temp_path("stderr.txt");
-  const int rc = test::run_command(test::latent_bin() + " " + args + " 2>" + err_path, out);
-  if (err) *err = test::read_file(err_path);
-  return rc;
+  return test::run_latent(args, out, err);
 }
 
 TEST(CliRun, GreedyFromEmptyPromptMatchesLlama2cByteForByte) {

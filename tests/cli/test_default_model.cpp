@@ -15,16 +15,7 @@ namespace {
 // Runs the CLI without $LATENT_MODEL (unless `env` sets it); stdin from `in` when given.
 int latent(const std::string& args, std::string* out, std::string* err = nullptr,
            const std::string& env = "env -u LATENT_MODEL", const std::string& in = "") {
-  const std::string err_path = test::temp_path("stderr.txt");
-  std::string cmd = env + " " + test::latent_bin() + " " + args + " 2>" + err_path;
-  if (!in.empty()) {
-    const std::string in_path = test::temp_path("stdin.txt");
-    test::write_file(in_path, in);
-    cmd += " < " + in_path;
-  }
-  const int rc = test::run_command(cmd, out);
-  if (err) *err = test::read_file(err_path);
-  return rc;
+  return test::run_latent(args, out, err, in, env);
 }
 
 TEST(DefaultModel, RunWithoutModelAnswersWithReasoning) {

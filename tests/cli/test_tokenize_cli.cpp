@@ -8,10 +8,7 @@ namespace latent {
 namespace {
 
 int latent(const std::string& args, std::string* out, std::string* err = nullptr) {
-  const std::string err_path = test::temp_path("tokenize_stderr.txt");
-  const int rc = test::run_command(test::latent_bin() + " " + args + " 2>" + err_path, out);
-  if (err) *err = test::read_file(err_path);
-  return rc;
+  return test::run_latent(args, out, err);
 }
 
 // Single-quoted for the shell (appended, not "'" + ...: that form trips GCC 12's false -Wrestrict).

@@ -85,4 +85,19 @@ int run_command(const std::string& cmd, std::string* out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int run_latent(const std::string& args, std::string* out, std::string* err,
+               const std::string& stdin_text, const std::string& env_prefix) {
+  const std::string err_path = temp_path("latent_stderr.txt");
+  std::string cmd = env_prefix.empty() ? "" : env_prefix + " ";
+  cmd += latent_bin() + " " + args + " 2>" + err_path;
+  if (!stdin_text.empty()) {
+    const std::string in_path = temp_path("latent_stdin.txt");
+    write_file(in_path, stdin_text);
+    cmd += " < " + in_path;
+  }
+  const int rc = run_command(cmd, out);
+  if (err) *err = read_file(err_path);
+  return rc;
+}
+
 }  // namespace latent::test

@@ -26,5 +26,10 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 // Runs a shell command; returns its exit status and fills *out with stdout.
 int run_command(const std::string& cmd, std::string* out);
+// Runs the built CLI with `args` (shell syntax): its exit status, stdout in *out and, when given,
+// stderr in *err. A non-empty stdin_text is fed on stdin; env_prefix (e.g. "env -u LATENT_MODEL")
+// goes before the binary.
+int run_latent(const std::string& args, std::string* out, std::string* err = nullptr,
+               const std::string& stdin_text = "", const std::string& env_prefix = "");
 
 }  // namespace latent::test
