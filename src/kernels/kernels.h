@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "tensor/tensor_view.h"
 
@@ -25,6 +26,17 @@ void release_worker_threads();
 // out[M,N] = x[M,K] · w[N,K]ᵀ for a weight of any dequantizable dtype (w.cols() == K, w.rows() ==
 // N).
 void matmul(const float* x, int64_t m, const TensorView& w, float* out);
+
+// Several independent products out_i = x_i · w_iᵀ at once, as matmul computes each (bitwise the
+// same results), sharing one fork/join: the many small products of per-head and per-expert weights
+// would otherwise pay a thread wake-up and a barrier each. Outputs must not overlap any input.
+struct MatmulJob {
+  const float* x = nullptr;
+  int64_t m = 0;
+  const TensorView* w = nullptr;
+  float* out = nullptr;
+};
+void matmul_batch(std::span<const MatmulJob> jobs);
 
 // Optional, at load: re-lays out a matmul weight for the active ISA's fastest kernel (Q4_0 and
 // Q8_0 on AVX-512: rows interleaved in groups of 16) and points w.data at the new buffer, which

@@ -39,10 +39,10 @@ Model::Model(GgufFile file) : file_(std::move(file)) {
   prepare_for_kernels();
 }
 
-// The llama-family matmul weights in the kernels' preferred layout (kernels::prepare_weights); the
-// mapped pages of each repacked original are handed back to the page cache (re-read on touch).
+// Every matmul weight in the kernels' preferred layout (kernels::prepare_weights); the mapped pages
+// of each repacked original are handed back to the page cache (re-read on touch). deepseek2's
+// per-head and per-expert slices are prepared one by one: each is a matrix of its own to matmul.
 void Model::prepare_for_kernels() {
-  if (config_.arch == Arch::kDeepseek2) return;
   auto prepare = [&](TensorView& t) {
     const TensorView orig = t;
     auto owner = kernels::prepare_weights(t);
@@ -57,6 +57,13 @@ void Model::prepare_for_kernels() {
   for (LayerWeights& l : weights_.layers)
     for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
       prepare(*t);
+  for (Deepseek2Layer& l : weights_.ds.layers) {
+    for (TensorView* t : {&l.wq, &l.wq_a, &l.wq_b, &l.wkv_a, &l.wo, &l.ffn_gate, &l.ffn_up,
+                          &l.ffn_down, &l.shexp_gate, &l.shexp_up, &l.shexp_down})
+      prepare(*t);
+    for (auto* slices : {&l.k_b, &l.v_b, &l.exp_gate, &l.exp_up, &l.exp_down})
+      for (TensorView& t : *slices) prepare(t);
+  }
   if (!weights_.tied_output) prepare(weights_.output);
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/ids.h"
 #include "gguf/gguf_reader.h"
+#include "kernels/kernels.h"
 #include "model/config.h"
 #include "model/forward_batch.h"
 #include "model/kv_cache.h"
@@ -25,6 +26,7 @@ struct Workspace {
   std::vector<float> q_a, kva, q_abs, attn_lat, head_in, head_out, router, route_w, moe_x, moe_y,
       moe_out;
   std::vector<int32_t> route_ids, expert_rows, expert_count;
+  std::vector<kernels::MatmulJob> matmul_jobs;  // per-head / per-expert products of one batch
   // Per batch row: its sequence's block table (what kernels::PagedKvView::tables points at).
   std::vector<const int32_t*> token_tables;
   // When set, each MoE layer appends its chosen expert ids [n_tokens, n_expert_used] (tests).

@@ -5,8 +5,10 @@
 // dropped ISA cap falls back to the reference path on the unpacked bytes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -128,6 +130,69 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Packed,
                                            Case{DType::Q8_0, 5, 96}, Case{DType::Q8_0, 64, 160},
                                            Case{DType::Q4_K, 37, 512}, Case{DType::Q4_K, 16, 256},
                                            Case{DType::Q4_K, 5, 768}));
+
+// matmul_batch: packed jobs of three types, unpacked jobs (F32, Q6_K) and an empty one in one call;
+// each output equals its lone matmul bitwise, at every thread count, and at the scalar ISA too
+// (where the packed weights go through the exact unpack).
+TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
+  struct Job {
+    DType type;
+    int64_t n, k, m;
+  };
+  const std::vector<Job> shapes = {{DType::Q4_0, 37, 512, 1}, {DType::Q8_0, 64, 160, 5},
+                                   {DType::Q4_K, 16, 256, 3}, {DType::F32, 9, 40, 2},
+                                   {DType::Q6_K, 4, 256, 7},  {DType::Q4_0, 32, 64, 0},
+                                   {DType::Q4_0, 128, 96, 19}};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<std::vector<float>> wf(shapes.size()), xs;
+  std::vector<TensorView> ws;
+  std::vector<std::shared_ptr<const void>> owners;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Job& s = shapes[i];
+    if (s.type == DType::F32) {
+      wf[i].resize(static_cast<size_t>(s.n * s.k));
+      for (auto& v : wf[i]) v = dist(rng);
+      bytes.emplace_back(reinterpret_cast<const uint8_t*>(wf[i].data()),
+                         reinterpret_cast<const uint8_t*>(wf[i].data() + wf[i].size()));
+    } else {
+      bytes.push_back(quantized(s.type, s.n, s.k, wf[i]));
+    }
+    ws.push_back(TensorView{s.type, 2, {s.n, s.k, 1, 1}, bytes.back().data()});
+    xs.emplace_back(static_cast<size_t>(std::max<int64_t>(1, s.m) * s.k));
+    for (auto& v : xs.back()) v = dist(rng);
+  }
+  const bool packs = avx512();
+  for (TensorView& w : ws)
+    if (auto owner = kernels::prepare_weights(w)) owners.push_back(std::move(owner));
+  if (packs) {
+    EXPECT_EQ(owners.size(), 5u);
+  }
+  for (Isa isa : {Isa::kAvx512, Isa::kScalar}) {
+    kernels::cpu::set_isa_cap(isa);
+    for (int threads : {1, 2, 3}) {
+      kernels::set_num_threads(threads);
+      std::vector<std::vector<float>> alone(shapes.size()), batched(shapes.size());
+      std::vector<kernels::MatmulJob> jobs;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        const size_t size = static_cast<size_t>(shapes[i].m * shapes[i].n);
+        alone[i].assign(size, -1.0f);
+        batched[i].assign(size, -2.0f);
+        kernels::matmul(xs[i].data(), shapes[i].m, ws[i], alone[i].data());
+        jobs.push_back({xs[i].data(), shapes[i].m, &ws[i], batched[i].data()});
+      }
+      kernels::matmul_batch(jobs);
+      for (size_t i = 0; i < shapes.size(); ++i)
+        ASSERT_EQ(std::memcmp(alone[i].data(), batched[i].data(), alone[i].size() * sizeof(float)),
+                  0)
+            << "job " << i << " (" << dtype_name(shapes[i].type) << "), " << threads
+            << " threads, isa " << static_cast<int>(isa);
+    }
+  }
+  kernels::set_num_threads(0);
+  kernels::cpu::set_isa_cap(Isa::kAvx512);
+}
 
 TEST(PackedPrepare, LeavesOtherTypesAndTheScalarIsaAlone) {
   std::vector<float> wf;

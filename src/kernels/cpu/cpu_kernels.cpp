@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/dot_kernels.h"
@@ -114,100 +116,197 @@ constexpr int64_t kPackedColBlock = 64;
 // 2048-wide Q4_0 matrix are 72 KiB, still a long sequential read).
 constexpr int64_t kPackedUnitGroups = 4;
 
-void matmul_packed(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x, int64_t m,
-                   const TensorView& w, float* out) {
-  const bool super = pk.act_type == DType::Q8_K;
-  const int64_t n = w.rows(), k = w.cols(), nb = k / (super ? kQK_K : kQK);
-  const int64_t act_bytes = dtype_row_bytes(pk.act_type, k);
-  const int64_t chunk = cpu::packed_bytes(w.dtype, cpu::kPackRows, k);  // one group's bytes
+// One product of the packed path: its kernels, sizes and where its converted activations sit.
+struct PackedJob {
+  const cpu::PackedKernel* pk = nullptr;
+  const cpu::DotKernel* ak = nullptr;
+  const float* x = nullptr;
+  float* out = nullptr;
+  const uint8_t* w = nullptr;
+  bool super = false;  // Q8_K activations (k-quants) rather than Q8_0
+  int64_t m = 0, n = 0, k = 0, nb = 0, act_bytes = 0, chunk = 0, groups = 0;
+  int64_t units_per_block = 0, n_blocks = 0;
+  int64_t act_off = 0, info_off = 0;  // this job's offsets in the shared buffers
+  int64_t units() const { return units_per_block * n_blocks; }
+};
+
+PackedJob packed_job(const cpu::PackedKernel& pk, const cpu::DotKernel& ak, const float* x,
+                     int64_t m, const TensorView& w, float* out) {
+  PackedJob j;
+  j.pk = &pk;
+  j.ak = &ak;
+  j.x = x;
+  j.out = out;
+  j.w = static_cast<const uint8_t*>(w.data);
+  j.super = pk.act_type == DType::Q8_K;
+  j.m = m;
+  j.n = w.rows();
+  j.k = w.cols();
+  j.nb = j.k / (j.super ? kQK_K : kQK);
+  j.act_bytes = dtype_row_bytes(pk.act_type, j.k);
+  j.chunk = cpu::packed_bytes(w.dtype, cpu::kPackRows, j.k);  // one group's bytes
+  j.groups = (j.n + cpu::kPackRows - 1) / cpu::kPackRows;
+  j.units_per_block = (j.groups + kPackedUnitGroups - 1) / kPackedUnitGroups;
+  j.n_blocks = (m + kPackedColBlock - 1) / kPackedColBlock;
+  return j;
+}
+
+// Activation row i of job j to the kernel's 8-bit blocks, with each block's scale and sum.
+void convert_packed_row(const PackedJob& j, int64_t i, uint8_t* act, cpu::ActBlockInfo* info,
+                        cpu::ActSuperInfo* sinfo) {
+  uint8_t* row = act + j.act_off + i * j.act_bytes;
+  j.ak->convert_act(j.x + i * j.k, row, j.k);
+  for (int64_t b = 0; b < j.nb; ++b) {
+    if (j.super) {
+      const auto* blk = reinterpret_cast<const BlockQ8_K*>(row + b * sizeof(BlockQ8_K));
+      cpu::ActSuperInfo& si = sinfo[j.info_off + i * j.nb + b];
+      si.d = blk->d;
+      for (int p = 0; p < 4; ++p) {
+        const int s0 = blk->bsums[4 * p] + blk->bsums[4 * p + 1];
+        const int s1 = blk->bsums[4 * p + 2] + blk->bsums[4 * p + 3];
+        si.bs[p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(s0)) |
+                                        static_cast<uint32_t>(static_cast<uint16_t>(s1)) << 16);
+      }
+    } else {
+      const auto* blk = reinterpret_cast<const BlockQ8_0*>(row + b * sizeof(BlockQ8_0));
+      int32_t sum = 0;
+      for (int q = 0; q < kQK; ++q) sum += blk->qs[q];
+      info[j.info_off + i * j.nb + b] = {fp16_to_fp32(blk->d), -j.pk->offset * sum};
+    }
+  }
+}
+
+// Unit u of job j: kPackedUnitGroups weight groups × one block of kPackedColBlock activation rows.
+void run_packed_unit(const PackedJob& j, int64_t u, const uint8_t* act,
+                     const cpu::ActBlockInfo* info, const cpu::ActSuperInfo* sinfo) {
+  const cpu::PackedKernel& pk = *j.pk;
+  const uint8_t* act_buf = act + j.act_off;
+  const auto* info_base = j.super ? reinterpret_cast<const uint8_t*>(sinfo + j.info_off)
+                                  : reinterpret_cast<const uint8_t*>(info + j.info_off);
+  const int64_t info_size = j.super ? sizeof(cpu::ActSuperInfo) : sizeof(cpu::ActBlockInfo);
+  const int64_t i0 = u / j.units_per_block * kPackedColBlock;
+  const int64_t i1 = std::min(j.m, i0 + kPackedColBlock);
+  const int64_t g0 = u % j.units_per_block * kPackedUnitGroups;
+  const int64_t g1 = std::min(j.groups, g0 + kPackedUnitGroups);
+  for (int64_t g = g0; g < g1;) {
+    // Two groups per call where the kernel has it (each activation load feeds both).
+    const int64_t ng = pk.tile2 && g + 1 < g1 ? 2 : 1;
+    const auto fn = ng == 2 ? pk.tile2 : pk.tile;
+    const int64_t max_cols = ng == 2 ? pk.max_cols2 : pk.max_cols;
+    const int rows =
+        static_cast<int>(std::min<int64_t>(ng * cpu::kPackRows, j.n - g * cpu::kPackRows));
+    for (int64_t i = i0; i < i1; i += max_cols) {
+      const int cols = static_cast<int>(std::min<int64_t>(max_cols, i1 - i));
+      fn(j.k, j.w + g * j.chunk, j.chunk, act_buf + i * j.act_bytes, j.act_bytes,
+         info_base + i * j.nb * info_size, j.nb, cols, j.out + i * j.n + g * cpu::kPackRows, j.n,
+         rows);
+    }
+    g += ng;
+  }
+}
+
+// The packed products of `jobs` in one parallel region: every activation row converted, then every
+// unit of every job handed out dynamically, so small products (per-head, per-expert) share one
+// fork and one barrier instead of paying them each. A unit's results do not depend on which
+// thread runs it nor on the other jobs, so a job's output equals its lone matmul bitwise.
+void run_packed(std::vector<PackedJob>& jobs) {
   static thread_local std::vector<uint8_t> act;
   static thread_local std::vector<cpu::ActBlockInfo> info;
   static thread_local std::vector<cpu::ActSuperInfo> sinfo;
-  if (static_cast<int64_t>(act.size()) < m * act_bytes)
-    act.resize(static_cast<size_t>(m * act_bytes));
-  if (super) {
-    if (static_cast<int64_t>(sinfo.size()) < m * nb) sinfo.resize(static_cast<size_t>(m * nb));
-  } else if (static_cast<int64_t>(info.size()) < m * nb) {
-    info.resize(static_cast<size_t>(m * nb));
+  static thread_local std::vector<int64_t> row_start, unit_start;
+  int64_t act_total = 0, info_total = 0, sinfo_total = 0, groups = 0, macs = 0;
+  row_start.assign(1, 0);
+  unit_start.assign(1, 0);
+  for (PackedJob& j : jobs) {
+    j.act_off = act_total;
+    act_total += j.m * j.act_bytes;
+    int64_t& slots = j.super ? sinfo_total : info_total;
+    j.info_off = slots;
+    slots += j.m * j.nb;
+    groups += j.groups;
+    macs += j.m * j.n * j.k;
+    row_start.push_back(row_start.back() + j.m);
+    unit_start.push_back(unit_start.back() + j.units());
   }
+  // Grow-only: matmul runs on the engine thread, so one buffer serves every call.
+  if (static_cast<int64_t>(act.size()) < act_total) act.resize(static_cast<size_t>(act_total));
+  if (static_cast<int64_t>(info.size()) < info_total) info.resize(static_cast<size_t>(info_total));
+  if (static_cast<int64_t>(sinfo.size()) < sinfo_total)
+    sinfo.resize(static_cast<size_t>(sinfo_total));
+  // The workers must use this thread's buffers: inside the region the names are their own.
   uint8_t* const act_buf = act.data();
   cpu::ActBlockInfo* const info_buf = info.data();
   cpu::ActSuperInfo* const sinfo_buf = sinfo.data();
-  const void* const info_base = super ? static_cast<const void*>(sinfo_buf) : info_buf;
-  const int64_t info_size = super ? sizeof(cpu::ActSuperInfo) : sizeof(cpu::ActBlockInfo);
-  const auto* wb = static_cast<const uint8_t*>(w.data);
-  const int64_t groups = (n + cpu::kPackRows - 1) / cpu::kPackRows;
-  const int nt = threads_for(groups, m * n * k);
+  const int64_t* const rows_at = row_start.data();
+  const int64_t* const units_at = unit_start.data();
+  const int64_t n_jobs = static_cast<int64_t>(jobs.size());
+  const PackedJob* const job = jobs.data();
+  // The job holding flat index i of a prefix-sum table (jobs are few: a linear walk).
+  auto find = [n_jobs](const int64_t* starts, int64_t i) {
+    int64_t j = 0;
+    while (j + 1 < n_jobs && starts[j + 1] <= i) ++j;
+    return j;
+  };
+  const int nt = threads_for(groups, macs);
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i) {
-      uint8_t* row = act_buf + i * act_bytes;
-      ak.convert_act(x + i * k, row, k);
-      for (int64_t b = 0; b < nb; ++b) {
-        if (super) {
-          const auto* blk = reinterpret_cast<const BlockQ8_K*>(row + b * sizeof(BlockQ8_K));
-          cpu::ActSuperInfo& si = sinfo_buf[i * nb + b];
-          si.d = blk->d;
-          for (int p = 0; p < 4; ++p) {
-            const int s0 = blk->bsums[4 * p] + blk->bsums[4 * p + 1];
-            const int s1 = blk->bsums[4 * p + 2] + blk->bsums[4 * p + 3];
-            si.bs[p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(s0)) |
-                                            static_cast<uint32_t>(static_cast<uint16_t>(s1)) << 16);
-          }
-        } else {
-          const auto* blk = reinterpret_cast<const BlockQ8_0*>(row + b * sizeof(BlockQ8_0));
-          int32_t sum = 0;
-          for (int j = 0; j < kQK; ++j) sum += blk->qs[j];
-          info_buf[i * nb + b] = {fp16_to_fp32(blk->d), -pk.offset * sum};
-        }
-      }
+    for (int64_t r = 0; r < rows_at[n_jobs]; ++r) {
+      const int64_t j = find(rows_at, r);
+      convert_packed_row(job[j], r - rows_at[j], act_buf, info_buf, sinfo_buf);
     }
-    // Work units of kPackedUnitGroups groups × one column block, handed out dynamically: a
-    // thread that the OS delays (a server's HTTP threads share the cores) no longer holds up the
-    // others at the closing barrier. A unit's results do not depend on which thread runs it.
-    const int64_t units_per_block = (groups + kPackedUnitGroups - 1) / kPackedUnitGroups;
-    const int64_t n_blocks = (m + kPackedColBlock - 1) / kPackedColBlock;
+    // Work units handed out dynamically: a thread that the OS delays (a server's HTTP threads
+    // share the cores) no longer holds up the others at the closing barrier.
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < n_blocks * units_per_block; ++u) {
-      const int64_t i0 = u / units_per_block * kPackedColBlock;
-      const int64_t i1 = std::min(m, i0 + kPackedColBlock);
-      const int64_t g0 = u % units_per_block * kPackedUnitGroups;
-      const int64_t g1 = std::min(groups, g0 + kPackedUnitGroups);
-      for (int64_t g = g0; g < g1;) {
-        // Two groups per call where the kernel has it (each activation load feeds both).
-        const int64_t ng = pk.tile2 && g + 1 < g1 ? 2 : 1;
-        const auto fn = ng == 2 ? pk.tile2 : pk.tile;
-        const int64_t max_cols = ng == 2 ? pk.max_cols2 : pk.max_cols;
-        const int rows =
-            static_cast<int>(std::min<int64_t>(ng * cpu::kPackRows, n - g * cpu::kPackRows));
-        for (int64_t i = i0; i < i1; i += max_cols) {
-          const int cols = static_cast<int>(std::min<int64_t>(max_cols, i1 - i));
-          fn(k, wb + g * chunk, chunk, act_buf + i * act_bytes, act_bytes,
-             static_cast<const uint8_t*>(info_base) + i * nb * info_size, nb, cols,
-             out + i * n + g * cpu::kPackRows, n, rows);
-        }
-        g += ng;
-      }
+    for (int64_t u = 0; u < units_at[n_jobs]; ++u) {
+      const int64_t j = find(units_at, u);
+      run_packed_unit(job[j], u - units_at[j], act_buf, info_buf, sinfo_buf);
     }
   }
 }
 
 }  // namespace
 
+namespace {
+
+// The packed kernels for w, or {nullptr, nullptr} when w is not packed or this ISA lacks them.
+std::pair<const cpu::PackedKernel*, const cpu::DotKernel*> packed_kernels(const TensorView& w) {
+  if (!cpu::is_packed(w.data)) return {nullptr, nullptr};
+  const cpu::PackedKernel* pk = cpu::find_packed_kernel(w.dtype, cpu::active_isa());
+  const cpu::DotKernel* ak = cpu::find_dot_kernel(w.dtype, cpu::active_isa());
+  if (pk && ak && ak->act_type == pk->act_type) return {pk, ak};
+  return {nullptr, nullptr};
+}
+
+}  // namespace
+
 void matmul(const float* x, int64_t m, const TensorView& w, float* out) {
-  if (cpu::is_packed(w.data)) {
-    const cpu::PackedKernel* pk = cpu::find_packed_kernel(w.dtype, cpu::active_isa());
-    const cpu::DotKernel* ak = cpu::find_dot_kernel(w.dtype, cpu::active_isa());
-    if (pk && ak && ak->act_type == pk->act_type) return matmul_packed(*pk, *ak, x, m, w, out);
-    return matmul_unpacked(x, m, w, out);
+  if (auto [pk, ak] = packed_kernels(w); pk) {
+    static thread_local std::vector<PackedJob> one(1);
+    one[0] = packed_job(*pk, *ak, x, m, w, out);
+    return run_packed(one);
   }
+  if (cpu::is_packed(w.data)) return matmul_unpacked(x, m, w, out);
   const cpu::DotKernel* dk = cpu::find_dot_kernel(w.dtype, cpu::active_isa());
   if (dk) {
     matmul_fast(*dk, x, m, w, out);
   } else {
     matmul_reference(x, m, w, out);
   }
+}
+
+void matmul_batch(std::span<const MatmulJob> jobs) {
+  static thread_local std::vector<PackedJob> packed;
+  packed.clear();
+  for (const MatmulJob& j : jobs) {
+    if (j.m == 0) continue;
+    if (auto [pk, ak] = packed_kernels(*j.w); pk) {
+      packed.push_back(packed_job(*pk, *ak, j.x, j.m, *j.w, j.out));
+    } else {
+      matmul(j.x, j.m, *j.w, j.out);
+    }
+  }
+  if (!packed.empty()) run_packed(packed);
 }
 
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float* out) {

@@ -41,16 +41,17 @@ void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws,
   const int64_t H = c.n_head, nope = d.qk_nope, R = d.qk_rope, qk = nope + R;
   const int64_t Lat = d.kv_lora_rank, W = Lat + R, vd = d.v_head_dim;
   float *q = ws.q.data(), *kva = ws.kva.data(), *h = ws.h.data();
-  // q[T, H, nope+R] = h·Wqᵀ, or through the low-rank path h·Wq_aᵀ → RMSNorm → ·Wq_bᵀ
+  // q[T, H, nope+R] = h·Wqᵀ, or through the low-rank path h·Wq_aᵀ → RMSNorm → ·Wq_bᵀ;
+  // kva[T, W] = h·Wkv_aᵀ = [c | k_r] (the two products of h in one batch); c = RMSNorm(c)·kv_a_norm
   if (d.q_lora_rank > 0) {
-    k::matmul(h, T, L.wq_a, ws.q_a.data());
+    const k::MatmulJob jobs[] = {{h, T, &L.wq_a, ws.q_a.data()}, {h, T, &L.wkv_a, kva}};
+    k::matmul_batch(jobs);
     k::rms_norm(ws.q_a.data(), f32(L.q_a_norm), T, d.q_lora_rank, c.rms_eps, ws.q_a.data());
     k::matmul(ws.q_a.data(), T, L.wq_b, q);
   } else {
-    k::matmul(h, T, L.wq, q);
+    const k::MatmulJob jobs[] = {{h, T, &L.wq, q}, {h, T, &L.wkv_a, kva}};
+    k::matmul_batch(jobs);
   }
-  // kva[T, W] = h·Wkv_aᵀ = [c | k_r]; c = RMSNorm(c)·kv_a_norm
-  k::matmul(h, T, L.wkv_a, kva);
   for (int64_t t = 0; t < T; ++t)
     k::rms_norm(kva + t * W, f32(L.kv_a_norm), 1, Lat, c.rms_eps, kva + t * W);
   // rotate the rope parts only (adjacent pairs): q[t, h, nope..qk), kva[t, Lat..W)
@@ -70,12 +71,19 @@ void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws,
     float* row = cache.k(layer, ws.token_tables[t][pos[t] / B]) + (pos[t] % B) * W;
     std::memcpy(row, kva + t * W, static_cast<size_t>(W) * sizeof(float));
   }
-  // q_abs[t, h] = [q_nope,h·W_UK,h | q_rope,h]: W_UK absorbed, the query lives in latent space
+  // q_abs[t, h] = [q_nope,h·W_UK,h | q_rope,h]: W_UK absorbed, the query lives in latent space.
+  // The H per-head products run as one batch on [H, T, ·] gathers of their inputs and outputs.
   float *q_abs = ws.q_abs.data(), *in = ws.head_in.data(), *out = ws.head_out.data();
+  std::vector<k::MatmulJob>& jobs = ws.matmul_jobs;
+  jobs.clear();
   for (int64_t hd = 0; hd < H; ++hd) {
-    copy_rows(q + hd * qk, H * qk, T, nope, in, nope);
-    k::matmul(in, T, L.k_b[hd], out);  // [T, Lat] = q_nope[T, nope] · (W_UKᵀ)[Lat, nope]ᵀ
-    copy_rows(out, Lat, T, Lat, q_abs + hd * W, H * W);
+    copy_rows(q + hd * qk, H * qk, T, nope, in + hd * T * nope, nope);
+    // [T, Lat] = q_nope[T, nope] · (W_UKᵀ)[Lat, nope]ᵀ
+    jobs.push_back({in + hd * T * nope, T, &L.k_b[hd], out + hd * T * Lat});
+  }
+  k::matmul_batch(jobs);
+  for (int64_t hd = 0; hd < H; ++hd) {
+    copy_rows(out + hd * T * Lat, Lat, T, Lat, q_abs + hd * W, H * W);
     copy_rows(q + hd * qk + nope, H * qk, T, R, q_abs + hd * W + Lat, H * W);
   }
   // attn_lat[t, h, 0..W) = Σ_j softmax_j(scale·q_abs·row_j)·row_j over j ≤ pos[t]: MQA over the
@@ -85,11 +93,14 @@ void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws,
   k::attention(q_abs, k::PagedKvView{rows, rows, ws.token_tables.data(), B}, pos,
                ws.attn_lat.data(), ap);
   // o[t, h] = W_UV,h · attn_lat[t, h, 0..Lat): back from latent to the value space per head
+  jobs.clear();
   for (int64_t hd = 0; hd < H; ++hd) {
-    copy_rows(ws.attn_lat.data() + hd * W, H * W, T, Lat, in, Lat);
-    k::matmul(in, T, L.v_b[hd], out);  // [T, vd]
-    copy_rows(out, vd, T, vd, ws.attn.data() + hd * vd, H * vd);
+    copy_rows(ws.attn_lat.data() + hd * W, H * W, T, Lat, in + hd * T * Lat, Lat);
+    jobs.push_back({in + hd * T * Lat, T, &L.v_b[hd], out + hd * T * vd});  // [T, vd]
   }
+  k::matmul_batch(jobs);
+  for (int64_t hd = 0; hd < H; ++hd)
+    copy_rows(out + hd * T * vd, vd, T, vd, ws.attn.data() + hd * vd, H * vd);
   // h = o·Woᵀ
   k::matmul(ws.attn.data(), T, L.wo, h);
 }
@@ -98,8 +109,8 @@ void mla_attention(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws,
 void swiglu_ffn(const float* h, int64_t T, const TensorView& gate, const TensorView& up,
                 const TensorView& down, Workspace& ws, float* out) {
   const int64_t ff = gate.rows();
-  k::matmul(h, T, gate, ws.gate.data());
-  k::matmul(h, T, up, ws.up.data());
+  const k::MatmulJob jobs[] = {{h, T, &gate, ws.gate.data()}, {h, T, &up, ws.up.data()}};
+  k::matmul_batch(jobs);
   k::swiglu(ws.gate.data(), ws.up.data(), T * ff, ws.gate.data());
   k::matmul(ws.gate.data(), T, down, out);
 }
@@ -135,25 +146,48 @@ void moe_ffn(const ModelConfig& c, const Deepseek2Layer& L, Workspace& ws, int64
   for (int64_t i = 0; i < T * K; ++i) rows[count[ids[i]]++] = static_cast<int32_t>(i);
   for (int64_t e = NE; e > 0; --e) count[e] = count[e - 1];
   count[0] = 0;
-  // moe_out[t] = Σ_slots w[t, slot] · expert_{id}(h[t])
-  float *out = ws.moe_out.data(), *xs = ws.moe_x.data(), *ys = ws.moe_y.data();
-  std::fill(out, out + T * E, 0.0f);
+  // ys[r] = expert_{e}(h[t]) for every (token, slot) pair r, grouped by expert, and the shared
+  // experts on all of h: the gate/up products of every chosen expert run as one batch, then
+  // SwiGLU, then the down products as another.
+  const int64_t ff = d.n_ff_exp, ff_sh = L.shexp_gate.data ? L.shexp_gate.rows() : 0;
+  float *xs = ws.moe_x.data(), *ys = ws.moe_y.data(), *gate = ws.gate.data(), *up = ws.up.data();
+  float* const sh_gate = gate + T * K * ff;  // the shared experts' [T, ff_sh] after the routed
+  float* const sh_up = up + T * K * ff;
+  float* const sh_out = ys + T * K * E;
+  for (int64_t r = 0; r < T * K; ++r)
+    std::memcpy(xs + r * E, h + (rows[r] / K) * E, static_cast<size_t>(E) * sizeof(float));
+  std::vector<k::MatmulJob>& jobs = ws.matmul_jobs;
+  jobs.clear();
   for (int64_t e = 0; e < NE; ++e) {
     const int64_t r0 = count[e], n = count[e + 1] - r0;
     if (n == 0) continue;
-    for (int64_t r = 0; r < n; ++r)
-      std::memcpy(xs + r * E, h + (rows[r0 + r] / K) * E, static_cast<size_t>(E) * sizeof(float));
-    swiglu_ffn(xs, n, L.exp_gate[e], L.exp_up[e], L.exp_down[e], ws, ys);
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t t = rows[r0 + r] / K;
-      const float wgt = ws.route_w[rows[r0 + r]];
-      for (int64_t i = 0; i < E; ++i) out[t * E + i] += wgt * ys[r * E + i];
-    }
+    jobs.push_back({xs + r0 * E, n, &L.exp_gate[e], gate + r0 * ff});
+    jobs.push_back({xs + r0 * E, n, &L.exp_up[e], up + r0 * ff});
+  }
+  if (ff_sh > 0) {
+    jobs.push_back({h, T, &L.shexp_gate, sh_gate});
+    jobs.push_back({h, T, &L.shexp_up, sh_up});
+  }
+  k::matmul_batch(jobs);
+  k::swiglu(gate, up, T * K * ff + T * ff_sh, gate);
+  jobs.clear();
+  for (int64_t e = 0; e < NE; ++e) {
+    const int64_t r0 = count[e], n = count[e + 1] - r0;
+    if (n > 0) jobs.push_back({gate + r0 * ff, n, &L.exp_down[e], ys + r0 * E});
+  }
+  if (ff_sh > 0) jobs.push_back({sh_gate, T, &L.shexp_down, sh_out});
+  k::matmul_batch(jobs);
+  // moe_out[t] = Σ_slots w[t, slot] · ys[slot], summed in expert-index order
+  float* out = ws.moe_out.data();
+  std::fill(out, out + T * E, 0.0f);
+  for (int64_t r = 0; r < T * K; ++r) {
+    const int64_t t = rows[r] / K;
+    const float wgt = ws.route_w[rows[r]];
+    for (int64_t i = 0; i < E; ++i) out[t * E + i] += wgt * ys[r * E + i];
   }
   // + shared experts, always on: h = moe_out + SwiGLU_shared(h)
-  if (L.shexp_gate.data) {
-    swiglu_ffn(h, T, L.shexp_gate, L.shexp_up, L.shexp_down, ws, ws.moe_y.data());
-    k::add(out, ws.moe_y.data(), T * E, ws.h.data());
+  if (ff_sh > 0) {
+    k::add(out, sh_out, T * E, ws.h.data());
   } else {
     std::memcpy(ws.h.data(), out, static_cast<size_t>(T * E) * sizeof(float));
   }
@@ -165,8 +199,9 @@ void reserve_deepseek2(const ModelConfig& c, int64_t T, Workspace& ws) {
   const Deepseek2Config& d = c.ds;
   const int64_t E = c.n_embd, H = c.n_head, qk = int64_t{d.qk_nope} + d.qk_rope;
   const int64_t W = int64_t{d.kv_lora_rank} + d.qk_rope, K = d.n_expert_used;
-  const int64_t ff =
-      std::max<int64_t>({c.n_ff, int64_t{d.n_ff_exp} * std::max(1, d.n_expert_shared)});
+  // routed rows [T·K, ff_exp] then the shared experts' [T, ff_exp·n_shared]; or dense [T, n_ff]
+  const int64_t ff = std::max<int64_t>(
+      c.n_ff * T, int64_t{d.n_ff_exp} * (T * K + T * std::max(0, d.n_expert_shared)));
   grow(ws.x, T * E);
   grow(ws.h, T * E);
   grow(ws.logits_in, T * E);
@@ -175,18 +210,18 @@ void reserve_deepseek2(const ModelConfig& c, int64_t T, Workspace& ws) {
   grow(ws.kva, T * W);
   grow(ws.q_abs, T * H * W);
   grow(ws.attn_lat, T * H * W);
-  grow(ws.head_in, T * std::max<int64_t>(d.qk_nope, d.kv_lora_rank));
-  grow(ws.head_out, T * std::max<int64_t>(d.kv_lora_rank, d.v_head_dim));
+  grow(ws.head_in, T * H * std::max<int64_t>(d.qk_nope, d.kv_lora_rank));
+  grow(ws.head_out, T * H * std::max<int64_t>(d.kv_lora_rank, d.v_head_dim));
   grow(ws.attn, T * H * d.v_head_dim);
-  grow(ws.gate, T * ff);
-  grow(ws.up, T * ff);
+  grow(ws.gate, ff);
+  grow(ws.up, ff);
   grow(ws.router, T * d.n_expert);
   grow(ws.route_w, T * K);
   grow(ws.route_ids, T * K);
   grow(ws.expert_rows, T * K);
   grow(ws.expert_count, int64_t{d.n_expert} + 1);
-  grow(ws.moe_x, T * E);
-  grow(ws.moe_y, T * E);
+  grow(ws.moe_x, T * K * E);
+  grow(ws.moe_y, (T * K + T) * E);
   grow(ws.moe_out, T * E);
 }
 
