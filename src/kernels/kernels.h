@@ -45,6 +45,9 @@ void matmul_batch(std::span<const MatmulJob> jobs);
 // prepared buffer through an exact unpack where they lack a packed path), but the results of the
 // packed kernel are its own: prepare a weight for all its calls or none.
 std::shared_ptr<const void> prepare_weights(TensorView& w);
+// The same for many weights at once, all packed copies in one buffer the returned handle owns
+// (2 MiB pages where the OS allows); weights that nothing pays for (or null) are left alone.
+std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights);
 
 // out[i,:] = dequantized row ids[i] of table (an embedding lookup). table is [n_rows, n].
 void get_rows(const TensorView& table, const int32_t* ids, int64_t n_ids, float* out);

@@ -39,32 +39,35 @@ Model::Model(GgufFile file) : file_(std::move(file)) {
   prepare_for_kernels();
 }
 
-// Every matmul weight in the kernels' preferred layout (kernels::prepare_weights); the mapped pages
-// of each repacked original are handed back to the page cache (re-read on touch). deepseek2's
-// per-head and per-expert slices are prepared one by one: each is a matrix of its own to matmul.
+// Every matmul weight in the kernels' preferred layout (kernels::prepare_weights, one buffer for
+// all); the mapped pages of each repacked original are handed back to the page cache (re-read on
+// touch). deepseek2's per-head and per-expert slices are prepared one by one: each is a matrix of
+// its own to matmul.
 void Model::prepare_for_kernels() {
-  auto prepare = [&](TensorView& t) {
-    const TensorView orig = t;
-    auto owner = kernels::prepare_weights(t);
-    if (!owner) return;
-    prepared_.push_back(std::move(owner));
-    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto begin = reinterpret_cast<uintptr_t>(orig.data);
-    const uintptr_t lo = (begin + page - 1) / page * page;
-    const uintptr_t hi = (begin + static_cast<uintptr_t>(orig.nbytes())) / page * page;
-    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-  };
+  std::vector<TensorView*> all;
   for (LayerWeights& l : weights_.layers)
     for (TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-      prepare(*t);
+      all.push_back(t);
   for (Deepseek2Layer& l : weights_.ds.layers) {
     for (TensorView* t : {&l.wq, &l.wq_a, &l.wq_b, &l.wkv_a, &l.wo, &l.ffn_gate, &l.ffn_up,
                           &l.ffn_down, &l.shexp_gate, &l.shexp_up, &l.shexp_down})
-      prepare(*t);
+      all.push_back(t);
     for (auto* slices : {&l.k_b, &l.v_b, &l.exp_gate, &l.exp_up, &l.exp_down})
-      for (TensorView& t : *slices) prepare(t);
+      for (TensorView& t : *slices) all.push_back(&t);
   }
-  if (!weights_.tied_output) prepare(weights_.output);
+  if (!weights_.tied_output) all.push_back(&weights_.output);
+  std::vector<TensorView> orig;
+  for (const TensorView* t : all) orig.push_back(*t);
+  prepared_ = kernels::prepare_weights(all);
+  if (!prepared_) return;
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i]->data == orig[i].data) continue;  // left as it was
+    const auto begin = reinterpret_cast<uintptr_t>(orig[i].data);
+    const uintptr_t lo = (begin + page - 1) / page * page;
+    const uintptr_t hi = (begin + static_cast<uintptr_t>(orig[i].nbytes())) / page * page;
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path) {

@@ -67,7 +67,7 @@ class Model {
   GgufFile file_;
   ModelConfig config_;
   Weights weights_;
-  std::vector<std::shared_ptr<const void>> prepared_;  // repacked weight buffers weights_ points at
+  std::shared_ptr<const void> prepared_;  // the repacked weights' buffer weights_ points into
   Workspace ws_;
   std::vector<int32_t> seq_index_, logit_rows_;  // the single-sequence forward's batch, reused
 };
