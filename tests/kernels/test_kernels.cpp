@@ -141,6 +141,37 @@ TEST(RefKernels, RopeNormNeoxPartialAndFactors) {
   check_rope(kernels::RopeMode::kNorm, 8, 8, factors, 1.0f);
 }
 
+// The CPU rope keeps each position's cos/sin while the parameters stay the same: it must equal the
+// reference bitwise on first and repeated positions, and notice new parameters, including new
+// frequency factors written into the same buffer (a model freed and another loaded).
+TEST(Kernels, RopeAngleCacheEqualsReference) {
+  float factors[4] = {1.0f, 2.0f, 8.0f, 8.0f};
+  const int32_t pos[5] = {7, 0, 7, 300, 1};
+  auto check = [&](const kernels::RopeParams& p, const char* what) {
+    auto want = randn(5 * 3 * 8, 21), got = want;
+    kernels::ref::rope(want.data(), 5, 3, 8, pos, p);
+    kernels::rope(got.data(), 5, 3, 8, pos, p);
+    EXPECT_EQ(got, want) << what;
+  };
+  kernels::RopeParams a{kernels::RopeMode::kNorm, 8, 10000.0f, 1.0f, factors};
+  check(a, "first call");
+  check(a, "cached angles");
+  kernels::RopeParams b = a;
+  b.freq_base = 500000.0f;
+  check(b, "another base");
+  factors[2] = 4.0f;
+  check(b, "new factors at the same address");
+  b.freq_factors = nullptr;
+  b.ext_factor = 1.0f;
+  b.yarn_low = 1.0f;
+  b.yarn_high = 3.0f;
+  b.freq_scale = 0.25f;
+  b.mscale = 1.2f;
+  check(b, "YaRN");
+  b.n_rot = 4;
+  check(b, "fewer rotated dims");
+}
+
 // Attention against a double-precision softmax over the causal prefix, with GQA.
 TEST(Kernels, AttentionMatchesNaiveCausalSoftmaxWithGqa) {
   kernels::cpu::set_isa_cap(kernels::cpu::Isa::kScalar);  // bit-equal to ref/ (see above)

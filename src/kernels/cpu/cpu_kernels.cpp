@@ -388,9 +388,55 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
       n, [&](int64_t i0, int64_t i1) { ops->swiglu(gate + i0, up + i0, i1 - i0, out + i0); });
 }
 
+namespace {
+
+// Every layer (and Q and K) rotates the same positions by the same angles: the cos/sin of a
+// position are computed once by the reference formula and kept while the parameters stay the same,
+// so the results equal ref::rope bitwise.
+struct RopeTable {
+  RopeParams key;
+  std::vector<float> factors;  // a copy of *key.freq_factors: the pointer alone could be reused
+  std::vector<float> cs;       // [pos][n_rot]
+  std::vector<uint8_t> have;   // [pos]
+};
+
+bool same_rope(const RopeTable& t, const RopeParams& b) {
+  const RopeParams& a = t.key;
+  if (a.n_rot != b.n_rot || (a.freq_factors == nullptr) != (b.freq_factors == nullptr))
+    return false;
+  if (b.freq_factors && !std::equal(t.factors.begin(), t.factors.end(), b.freq_factors))
+    return false;
+  return a.mode == b.mode && a.n_rot == b.n_rot && a.freq_base == b.freq_base &&
+         a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor && a.yarn_low == b.yarn_low &&
+         a.yarn_high == b.yarn_high && a.mscale == b.mscale;
+}
+
+}  // namespace
+
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* pos,
           const RopeParams& params) {
-  ref::rope(x, n_tokens, n_heads, head_dim, pos, params);
+  static thread_local RopeTable table;
+  if (!same_rope(table, params)) {
+    table.key = params;
+    table.factors.assign(params.freq_factors,
+                         params.freq_factors + (params.freq_factors ? params.n_rot / 2 : 0));
+    table.cs.clear();
+    table.have.clear();
+  }
+  const int64_t width = params.n_rot;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto p = static_cast<size_t>(pos[t]);
+    if (p >= table.have.size()) {
+      table.have.resize(p + 1, 0);
+      table.cs.resize((p + 1) * static_cast<size_t>(width));
+    }
+    float* cs = table.cs.data() + p * static_cast<size_t>(width);
+    if (!table.have[p]) {
+      ref::rope_cos_sin(params, pos[t], cs);
+      table.have[p] = 1;
+    }
+    ref::rope_apply(x + t * n_heads * head_dim, n_heads, head_dim, cs, params);
+  }
 }
 
 void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float* out,

@@ -20,6 +20,10 @@ void rms_norm(const float* x, const float* weight, int64_t rows, int64_t n, floa
 void add_bias(float* x, const float* bias, int64_t rows, int64_t n);
 void add(const float* a, const float* b, int64_t n, float* out);
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
+// cs[2i], cs[2i+1] = mscale·cos θ_i, mscale·sin θ_i of position pos for the n_rot/2 pairs.
+void rope_cos_sin(const RopeParams& p, int32_t pos, float* cs);
+// Rotates one token's n_heads heads (head_dim apart) by the pairs' cs.
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const float* cs, const RopeParams& p);
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* pos,
           const RopeParams& params);
 // One (token, head) of attention through block table `table`; scores holds pos+1 floats of
