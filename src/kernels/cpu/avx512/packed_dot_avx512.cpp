@@ -49,6 +49,12 @@ void tile_gnc(int64_t n, const uint8_t* w, int64_t gstride, const uint8_t* act, 
     __m512i u[G][8];
     for (int g = 0; g < G; ++g) {
       const uint8_t* ch = w + g * gstride + b * kChunk;
+      // With several activation rows the tile computes long enough per block that the hardware
+      // prefetcher falls behind; fetching 8 blocks ahead measured ~5% off a batch-8 decode step
+      // (and slowed the memory-bound single row, which is left to the hardware).
+      if constexpr (NC >= 4)
+        for (int64_t l = 0; l < kChunk; l += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(ch + 8 * kChunk + l), _MM_HINT_T0);
       dw[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch)));
       const uint8_t* q = ch + 2 * kPackRows;
       if constexpr (kQ4) {
