@@ -105,6 +105,9 @@ TEST(AttentionFast, MatchesRefAndDoubleOracle) {
       {8, 4, 8, 10, 5, 0},      // stories260K's head shape
       {2, 1, 20, 0, 70, 0},     // 20 = 16 + 4
       {2, 2, 136, 7, 3, 0},     // 136 = 8·16 + 8
+      {12, 2, 32, 3, 20, 0},    // group 6: query heads in two items of 3
+      {10, 2, 48, 0, 18, 5},    // group 5: items of 3 and 2 heads
+      {7, 1, 256, 15, 2, 0},    // group 7, the widest fast head
   };
   for (Isa isa : isas()) {
     kernels::cpu::set_isa_cap(isa);
