@@ -56,18 +56,13 @@ void Model::prepare_for_kernels() {
       for (TensorView& t : *slices) all.push_back(&t);
   }
   if (!weights_.tied_output) all.push_back(&weights_.output);
-  std::vector<TensorView> orig;
-  for (const TensorView* t : all) orig.push_back(*t);
-  prepared_ = kernels::prepare_weights(all);
-  if (!prepared_) return;
   const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (all[i]->data == orig[i].data) continue;  // left as it was
-    const auto begin = reinterpret_cast<uintptr_t>(orig[i].data);
+  prepared_ = kernels::prepare_weights(all, [page](const TensorView& orig) {
+    const auto begin = reinterpret_cast<uintptr_t>(orig.data);
     const uintptr_t lo = (begin + page - 1) / page * page;
-    const uintptr_t hi = (begin + static_cast<uintptr_t>(orig[i].nbytes())) / page * page;
+    const uintptr_t hi = (begin + static_cast<uintptr_t>(orig.nbytes())) / page * page;
     if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-  }
+  });
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path) {

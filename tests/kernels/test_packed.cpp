@@ -167,8 +167,10 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
   for (TensorView& w : ws)
     if (auto owner = kernels::prepare_weights(w)) owners.push_back(std::move(owner));
   if (packs) {
-    EXPECT_EQ(owners.size(), 5u);
+    EXPECT_EQ(owners.size(), 6u);  // five packed, and the F32 weight copied as it is
   }
+  EXPECT_FALSE(kernels::cpu::is_packed(ws[3].data)) << "F32 is copied, not packed";
+  EXPECT_NE(ws[3].data, bytes[3].data());
   for (Isa isa : {Isa::kAvx512, Isa::kScalar}) {
     kernels::cpu::set_isa_cap(isa);
     for (int threads : {1, 2, 3}) {

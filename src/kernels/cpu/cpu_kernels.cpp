@@ -73,6 +73,12 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   uint8_t* const act_buf = act.data();
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int nt = threads_for(n / cpu::kTileRows + 1, m * n * k);
+  // A single activation row against float weights is a pure stream: one weight row at a time
+  // keeps each thread's reads one sequential run instead of kTileRows interleaved ones (F16 decode
+  // ~5% faster). Each output is computed the same way whatever the tile's rows, so this changes
+  // no result.
+  const bool one_stream =
+      m == 1 && (w.dtype == DType::F16 || w.dtype == DType::BF16 || w.dtype == DType::F32);
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
@@ -86,8 +92,9 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
       const int64_t je = std::min(n, jb + kBlockRows);
       for (int64_t i = 0; i < m; i += cpu::kTileCols) {
         const int cols = static_cast<int>(std::min<int64_t>(cpu::kTileCols, m - i));
-        for (int64_t j = jb; j < je; j += cpu::kTileRows) {
-          const int rows = static_cast<int>(std::min<int64_t>(cpu::kTileRows, je - j));
+        const int64_t tr = one_stream ? 1 : cpu::kTileRows;
+        for (int64_t j = jb; j < je; j += tr) {
+          const int rows = static_cast<int>(std::min<int64_t>(tr, je - j));
           dk.tile(k, wb + j * w_bytes, w_bytes, rows, act_buf + i * act_bytes, act_bytes, cols,
                   out + i * n + j, n);
         }

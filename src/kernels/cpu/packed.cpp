@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -185,7 +186,8 @@ uint8_t* map_arena(size_t bytes, Arena& a) {
 
 }  // namespace
 
-std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights) {
+std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights,
+                                            const std::function<void(const TensorView&)>& done) {
   using namespace cpu;
   // LATENT_REPACK=0 keeps the GGUF layout (A/B measurements).
   if (const char* env = std::getenv("LATENT_REPACK"); env && std::string_view(env) == "0")
@@ -193,26 +195,41 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
   std::vector<TensorView*> todo;
   std::vector<int64_t> offset;
   int64_t total = 0;
+  std::vector<bool> copy;  // float weights: the same bytes, moved onto the arena's pages
   for (TensorView* w : weights) {
-    if (!w || !preparable(*w)) continue;
+    if (!w || w->n_dims != 2 || !w->data) continue;
+    const bool pack = preparable(*w);
+    const bool plain =
+        !pack && (w->dtype == DType::F16 || w->dtype == DType::BF16 || w->dtype == DType::F32);
+    if (!pack && !plain) continue;
     todo.push_back(w);
+    copy.push_back(plain);
     offset.push_back(total);
     // 64-byte aligned so every chunk's quant words start on a cache line (chunks are 288/576 B).
-    total += (packed_bytes(w->dtype, w->rows(), w->cols()) + 63) / 64 * 64;
+    const int64_t bytes = pack ? packed_bytes(w->dtype, w->rows(), w->cols()) : w->nbytes();
+    total += (bytes + 63) / 64 * 64;
   }
   if (todo.empty()) return nullptr;
   auto arena = std::make_shared<Arena>();
   uint8_t* base = map_arena(static_cast<size_t>(total), *arena);
   // pack_weights threads each tensor's groups; tensors go one after another.
-  for (size_t i = 0; i < todo.size(); ++i)
-    pack_weights(todo[i]->dtype, static_cast<const uint8_t*>(todo[i]->data), todo[i]->rows(),
-                 todo[i]->cols(), base + offset[i]);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (copy[i]) {
+      std::memcpy(base + offset[i], todo[i]->data, static_cast<size_t>(todo[i]->nbytes()));
+    } else {
+      pack_weights(todo[i]->dtype, static_cast<const uint8_t*>(todo[i]->data), todo[i]->rows(),
+                   todo[i]->cols(), base + offset[i]);
+    }
+    // Right away, so that the originals and their copies are never all resident at once.
+    if (done) done(*todo[i]);
+  }
   {
     std::unique_lock lock(g_mutex);
     for (size_t i = 0; i < todo.size(); ++i) {
+      todo[i]->data = base + offset[i];
+      if (copy[i]) continue;
       registry().insert(base + offset[i]);
       arena->registered.push_back(base + offset[i]);
-      todo[i]->data = base + offset[i];
     }
   }
   return std::shared_ptr<const void>(base, [arena](const void*) {
@@ -226,7 +243,7 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
 
 std::shared_ptr<const void> prepare_weights(TensorView& w) {
   TensorView* one[] = {&w};
-  return prepare_weights(one);
+  return prepare_weights(one, {});
 }
 
 }  // namespace latent::kernels
