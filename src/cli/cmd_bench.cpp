@@ -146,7 +146,11 @@ void print_table(const Report& r) {
   if (r.ran_tg()) {
     std::snprintf(ceil, sizeof ceil, "read %.1f GB/s, %s/token", r.c.bw.best_bytes_per_s / 1e9,
                   mib(static_cast<double>(r.cost.bytes_per_token)).c_str());
-    print_row("tg" + std::to_string(a.opt.n_gen), r.tg, r.tg_roof, ceil);
+    // llama-bench's naming for a test at depth: tg128 @ d512
+    const std::string depth = a.opt.tg_context != BenchOptions{}.tg_context
+                                  ? "@d" + std::to_string(a.opt.tg_context)
+                                  : "";
+    print_row("tg" + std::to_string(a.opt.n_gen) + depth, r.tg, r.tg_roof, ceil);
   }
   using kernels::PeakKind;
   std::printf(
@@ -223,6 +227,10 @@ Command add_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_option("-n,--n-gen", a->opt.n_gen, "Generated tokens of the tg test (0: skip)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("-d,--tg-context", a->opt.tg_context,
+                  "Tokens already in the KV cache when the tg test starts (decode at that depth)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_option("-t,--threads", a->threads, "CPU threads (0: all)")

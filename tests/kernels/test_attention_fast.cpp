@@ -107,7 +107,9 @@ TEST(AttentionFast, MatchesRefAndDoubleOracle) {
       {2, 2, 136, 7, 3, 0},     // 136 = 8·16 + 8
       {12, 2, 32, 3, 20, 0},    // group 6: query heads in two items of 3
       {10, 2, 48, 0, 18, 5},    // group 5: items of 3 and 2 heads
-      {7, 1, 256, 15, 2, 0},    // group 7, the widest fast head
+      {7, 1, 256, 15, 2, 0},    // group 7, the widest head kept in registers
+      {16, 1, 576, 0, 37, 0},   // deepseek2's MLA: 576-float latent rows, MQA
+      {4, 2, 300, 20, 3, 7},    // a wide head with a masked tail and padded stride
   };
   for (Isa isa : isas()) {
     kernels::cpu::set_isa_cap(isa);

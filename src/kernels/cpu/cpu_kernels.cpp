@@ -454,14 +454,17 @@ void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float*
   const int64_t work = p.n_tokens * p.n_head;
   const int nt = threads_for(work, work * (int64_t{max_pos} + 1) * p.head_dim);
   const cpu::FloatOps* ops = float_ops();
-  if (ops && p.head_dim <= cpu::kMaxFastHeadDim) {
+  auto* head = ops && p.head_dim <= cpu::kMaxFastHeadDim   ? ops->attention_head
+               : ops && p.head_dim <= cpu::kMaxWideHeadDim ? ops->attention_head_wide
+                                                           : nullptr;
+  if (head) {
     // Fused online softmax, no scratch. Items are (token, head), handed out one at a time: their
     // cost grows with pos[t] in a causal prefill, and a thread the OS delays takes fewer.
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t i = 0; i < work; ++i) {
       const int64_t t = i / p.n_head, h = i % p.n_head;
       const int64_t off = (t * p.n_head + h) * p.head_dim;
-      ops->attention_head(q + off, kv, kv.tables[t], pos[t], h / group, out + off, p);
+      head(q + off, kv, kv.tables[t], pos[t], h / group, out + off, p);
     }
     return;
   }

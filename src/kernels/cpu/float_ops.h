@@ -31,7 +31,16 @@ struct FloatOps {
   // does not depend on the block size or on which blocks hold the rows.
   void (*attention_head)(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                          int64_t kv_head, float* out, const AttentionParams& p);
+  // Optional (null: the reference path): the same for kMaxFastHeadDim < head_dim ≤
+  // kMaxWideHeadDim (deepseek2's MLA attends over 576-float latent rows), with q and the
+  // accumulator in L1 scratch instead of registers.
+  void (*attention_head_wide)(const float* q, const PagedKvView& kv, const int32_t* table,
+                              int32_t pos, int64_t kv_head, float* out,
+                              const AttentionParams& p) = nullptr;
 };
+inline constexpr int64_t kMaxWideHeadDim = 1024;
+void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
+                                int32_t pos, int64_t kv_head, float* out, const AttentionParams& p);
 void attention_head_avx512(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                            int64_t kv_head, float* out,
                            const AttentionParams& p);  // head_dim ≤ 256

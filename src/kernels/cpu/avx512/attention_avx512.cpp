@@ -96,7 +96,67 @@ void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* tab
 
 }  // namespace
 
-// head_dim ≤ 256; cpu_kernels.cpp sends larger heads to the reference path.
+// The same recurrence as attention_head_nv for heads too wide for the register file: per group of
+// 16 positions the scores are taken one row at a time over the whole head, then each 16-float slice
+// of the accumulator is loaded once, updated by the group's V rows and stored back.
+void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
+                                int32_t pos, int64_t kv_head, float* out,
+                                const AttentionParams& p) {
+  const int64_t d = p.head_dim, nv = (d + 15) / 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (d - 16 * (nv - 1))) - 1);
+  auto mask = [&](int64_t i) -> __mmask16 { return i == nv - 1 ? tail : 0xffff; };
+  alignas(64) float qs[kMaxWideHeadDim], acc[kMaxWideHeadDim];
+  for (int64_t i = 0; i < nv; ++i) {
+    _mm512_store_ps(qs + 16 * i, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(i), q + 16 * i),
+                                               _mm512_set1_ps(p.scale)));
+    _mm512_store_ps(acc + 16 * i, _mm512_setzero_ps());
+  }
+  const float* kh = kv.k + kv_head * d;
+  const float* vh = kv.v + kv_head * d;
+  PagedRowCursor rows(table, kv.block_size, p.kv_stride);
+  int64_t off[16];
+  float run_max = -INFINITY, run_sum = 0.0f;
+  alignas(64) float s[16];
+  const int64_t n_pos = int64_t{pos} + 1;
+  for (int64_t j0 = 0; j0 < n_pos; j0 += 16) {
+    const int nb = static_cast<int>(n_pos - j0 < 16 ? n_pos - j0 : 16);
+    // s_j = (scale·q)·k_j, four partial sums per row for the FMA latency
+    for (int b = 0; b < nb; ++b) {
+      const float* kj = kh + (off[b] = rows.next());
+      __m512 dot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps()};
+      for (int64_t i = 0; i < nv; ++i)
+        dot[i % 4] = _mm512_fmadd_ps(_mm512_load_ps(qs + 16 * i),
+                                     _mm512_maskz_loadu_ps(mask(i), kj + 16 * i), dot[i % 4]);
+      s[b] = hsum(_mm512_add_ps(_mm512_add_ps(dot[0], dot[1]), _mm512_add_ps(dot[2], dot[3])));
+    }
+    const __mmask16 live = static_cast<__mmask16>((1u << nb) - 1);
+    const __m512 sv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s);
+    const float new_max = std::fmax(run_max, hmax(sv));
+    const __m512 e = avx512::exp_ps(_mm512_sub_ps(sv, _mm512_set1_ps(new_max)));
+    float alpha = 1.0f;
+    if (new_max != run_max) {
+      alpha = std::exp(run_max - new_max);  // 0 on the first group (m = −∞)
+      run_sum *= alpha;
+      run_max = new_max;
+    }
+    run_sum += hsum(e);
+    _mm512_store_ps(s, e);
+    const __m512 av = _mm512_set1_ps(alpha);
+    for (int64_t i = 0; i < nv; ++i) {
+      __m512 a = _mm512_mul_ps(_mm512_load_ps(acc + 16 * i), av);
+      for (int b = 0; b < nb; ++b)
+        a = _mm512_fmadd_ps(_mm512_set1_ps(s[b]),
+                            _mm512_maskz_loadu_ps(mask(i), vh + off[b] + 16 * i), a);
+      _mm512_store_ps(acc + 16 * i, a);
+    }
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / run_sum);
+  for (int64_t i = 0; i < nv; ++i)
+    _mm512_mask_storeu_ps(out + 16 * i, mask(i), _mm512_mul_ps(_mm512_load_ps(acc + 16 * i), inv));
+}
+
+// head_dim ≤ 256; cpu_kernels.cpp sends larger heads to the wide kernel or the reference path.
 void attention_head_avx512(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                            int64_t kv_head, float* out, const AttentionParams& p) {
   using Fn = void (*)(const float*, const PagedKvView&, const int32_t*, int32_t, int64_t, float*,

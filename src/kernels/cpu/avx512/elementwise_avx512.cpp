@@ -63,7 +63,8 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
 }  // namespace
 
 const FloatOps& float_ops_avx512() {
-  static constexpr FloatOps ops{rms_norm_row, add, swiglu, attention_head_avx512};
+  static constexpr FloatOps ops{rms_norm_row, add, swiglu, attention_head_avx512,
+                                attention_head_wide_avx512};
   return ops;
 }
 
