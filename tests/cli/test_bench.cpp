@@ -129,11 +129,24 @@ TEST(CliBench, SkippedTestIsNullAndTableHasItsRows) {
   EXPECT_NE(err.find("bench:"), std::string::npos) << err;  // progress goes to stderr
 }
 
+TEST(CliBench, DepthPutsContextBeforeTheGenerationTest) {
+  const json j = bench_json("-m " + stories() + " -p 0 -n 4 -d 100 -r 1 --bandwidth-mib 16");
+  EXPECT_EQ(j["tg_context"], 100);
+  EXPECT_EQ(j["kv_cache_bytes"], (100 + 4) * 1280);
+  EXPECT_GT(j["tg_tokens_per_s"].get<double>(), 0.0);
+  std::string out, err;
+  ASSERT_EQ(
+      latent("bench -m " + stories() + " -p 0 -n 4 -d 100 -r 1 --bandwidth-mib 16", &out, &err), 0)
+      << err;
+  EXPECT_NE(out.find("| tg4@d100 "), std::string::npos) << out;
+}
+
 TEST(CliBench, InvalidArgumentsFailCleanly) {
   std::string out, err;
   const std::string m = "bench -m " + stories();
-  for (const std::string& bad : {m + " -r 0", m + " -p -1", m + " -n x", m + " -t -2",
-                                 m + " --bandwidth-mib 0", std::string("bench -m /no/such.gguf")}) {
+  for (const std::string& bad :
+       {m + " -r 0", m + " -p -1", m + " -n x", m + " -t -2", m + " --bandwidth-mib 0",
+        m + " -d -5", std::string("bench -m /no/such.gguf")}) {
     EXPECT_NE(latent(bad, &out, &err), 0) << bad;
     EXPECT_FALSE(err.empty()) << bad;
     EXPECT_EQ(err.find("internal error"), std::string::npos) << bad << ": " << err;
