@@ -34,6 +34,9 @@ struct GrpoArgs {
   std::string eval_votes = "1,4,16";
   int64_t eval_seed = 1;
   float eval_temp = 1.0f;
+  int eval_top_k = 0;
+  float eval_top_p = 1.0f;
+  float eval_min_p = 0.0f;
   int eval_tokens = 200;
 };
 
@@ -62,6 +65,9 @@ void evaluate(const GrpoArgs& a, const std::string& path, const char* label) {
   o.max_tokens = a.eval_tokens;
   o.votes = parse_votes(a.eval_votes);
   o.temperature = a.eval_temp;
+  o.top_k = a.eval_top_k;
+  o.top_p = a.eval_top_p;
+  o.min_p = a.eval_min_p;
   o.sample_seed = static_cast<uint64_t>(a.eval_seed);
   const train::VoteEvalResult r = train::evaluate_majority(*model, *tok, o);
   std::printf("%s: held-out accuracy on %d problems (seed %lld): greedy %.1f%%", label, r.n,
@@ -70,7 +76,8 @@ void evaluate(const GrpoArgs& a, const std::string& path, const char* label) {
     std::printf(" | maj@%d %.1f%% (pass@%d %.1f%%)", o.votes[i], 100.0 * r.vote_accuracy(i),
                 o.votes[i], 100.0 * r.any_correct[i] / std::max(1, r.n));
   }
-  std::printf("  [samples at T=%.2f]\n", a.eval_temp);
+  std::printf("  [samples at T=%.2f, top-k %d, top-p %.2f, min-p %.2f]\n", a.eval_temp,
+              a.eval_top_k, a.eval_top_p, a.eval_min_p);
   for (size_t i = 0; i < o.votes.size(); ++i) {
     std::printf("  maj@%d - greedy, paired on the same problems: +%d -%d = %+.1f ± %.1f points\n",
                 o.votes[i], r.vote_only[i], r.greedy_only[i],
@@ -182,6 +189,12 @@ Command add_grpo(CLI::App& app) {
   sub->add_option("--eval-seed", a->eval_seed, "which held-out problems and sampling seed")
       ->capture_default_str();
   sub->add_option("--eval-temp", a->eval_temp, "temperature of the voting samples")
+      ->capture_default_str();
+  sub->add_option("--eval-top-k", a->eval_top_k, "top-k of the voting samples (0: off)")
+      ->capture_default_str();
+  sub->add_option("--eval-top-p", a->eval_top_p, "top-p of the voting samples (1: off)")
+      ->capture_default_str();
+  sub->add_option("--eval-min-p", a->eval_min_p, "min-p of the voting samples (0: off)")
       ->capture_default_str();
   sub->add_option("--eval-tokens", a->eval_tokens, "tokens generated per problem at most")
       ->capture_default_str();

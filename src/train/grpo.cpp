@@ -191,6 +191,9 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
     CompletionRequest voting = greedy;
     voting.n = max_votes;
     voting.sampling = policy_sampling(o.temperature, mix(o.sample_seed ^ mix(i)));
+    voting.sampling.top_k = o.top_k;
+    voting.sampling.top_p = o.top_p;
+    voting.sampling.min_p = o.min_p;
     reqs.push_back(std::move(greedy));
     if (max_votes > 0) reqs.push_back(std::move(voting));
   }

@@ -90,6 +90,11 @@ struct VoteEvalOptions {
   int32_t max_tokens = 128;
   std::vector<int> votes = {1, 4, 16};  // N values; each ≤ 16 (the engine's samples per request)
   float temperature = 1.0f;             // of the voting samples
+  // Truncation of the voting samples (off by default: the policy's own distribution; `latent
+  // run --samples` uses the sampler's defaults, top-k 40, top-p 0.95, min-p 0.05).
+  int32_t top_k = 0;
+  float top_p = 1.0f;
+  float min_p = 0.0f;
   uint64_t sample_seed = 1;
   int32_t max_running = 64;  // sequences the engine runs together
 };
