@@ -41,6 +41,23 @@ TEST(DefaultModel, IsATrainedModelOnHeldOutProblems) {
   EXPECT_GT(std::stod(m[1]), 90.0) << all;
 }
 
+// Truncation reaches the voting samples: at temperature 3 they would be mostly noise, but top-k 1
+// leaves only the greedy token, so every vote agrees with greedy decoding on every problem.
+TEST(DefaultModel, EvaluationTruncatesTheVotingSamples) {
+  std::string out, err;
+  ASSERT_EQ(latent("grpo --init " + test::source_dir() +
+                       "/models/latent-arith.gguf --eval-only --eval 20 --eval-votes 1,4 "
+                       "--eval-temp 3 --eval-top-k 1 -t 1",
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("top-k 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("maj@1 - greedy, paired on the same problems: +0 -0 ="), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("maj@4 - greedy, paired on the same problems: +0 -0 ="), std::string::npos)
+      << out;
+}
+
 TEST(DefaultModel, MajorityVoteOverSamples) {
   std::string out, err;
   ASSERT_EQ(
