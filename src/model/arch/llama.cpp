@@ -34,10 +34,11 @@ void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws, const 
     const LayerWeights& L = w.layers[l];
     // h = RMSNorm(x)·attn_norm
     k::rms_norm(x, static_cast<const float*>(L.attn_norm.data), T, E, c.rms_eps, ws.h.data());
-    // q = h·Wqᵀ (+bq), k = h·Wkᵀ (+bk), v = h·Wvᵀ (+bv)
-    k::matmul(ws.h.data(), T, L.wq, ws.q.data());
-    k::matmul(ws.h.data(), T, L.wk, ws.k.data());
-    k::matmul(ws.h.data(), T, L.wv, ws.v.data());
+    // q = h·Wqᵀ (+bq), k = h·Wkᵀ (+bk), v = h·Wvᵀ (+bv): three products of h in one batch
+    const k::MatmulJob qkv[] = {{ws.h.data(), T, &L.wq, ws.q.data()},
+                                {ws.h.data(), T, &L.wk, ws.k.data()},
+                                {ws.h.data(), T, &L.wv, ws.v.data()}};
+    k::matmul_batch(qkv);
     if (L.bq.data) k::add_bias(ws.q.data(), static_cast<const float*>(L.bq.data), T, NQ);
     if (L.bk.data) k::add_bias(ws.k.data(), static_cast<const float*>(L.bk.data), T, NKV);
     if (L.bv.data) k::add_bias(ws.v.data(), static_cast<const float*>(L.bv.data), T, NKV);
@@ -59,8 +60,9 @@ void forward_llama(const ModelConfig& c, const Weights& w, Workspace& ws, const 
     k::add(x, ws.h.data(), T * E, x);
     // h = RMSNorm(x)·ffn_norm; x += (silu(h·Wgateᵀ) ⊙ h·Wupᵀ)·Wdownᵀ
     k::rms_norm(x, static_cast<const float*>(L.ffn_norm.data), T, E, c.rms_eps, ws.h.data());
-    k::matmul(ws.h.data(), T, L.ffn_gate, ws.gate.data());
-    k::matmul(ws.h.data(), T, L.ffn_up, ws.up.data());
+    const k::MatmulJob gate_up[] = {{ws.h.data(), T, &L.ffn_gate, ws.gate.data()},
+                                    {ws.h.data(), T, &L.ffn_up, ws.up.data()}};
+    k::matmul_batch(gate_up);
     k::swiglu(ws.gate.data(), ws.up.data(), T * c.n_ff, ws.gate.data());
     k::matmul(ws.gate.data(), T, L.ffn_down, ws.h.data());
     k::add(x, ws.h.data(), T * E, x);
