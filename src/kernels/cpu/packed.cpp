@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -215,7 +216,14 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
   // pack_weights threads each tensor's groups; tensors go one after another.
   for (size_t i = 0; i < todo.size(); ++i) {
     if (copy[i]) {
-      std::memcpy(base + offset[i], todo[i]->data, static_cast<size_t>(todo[i]->nbytes()));
+      // In 1 MiB pieces on every kernel thread: the first touch of each new page (the kernel
+      // zeroing it) costs as much as the copy itself.
+      const auto* src = static_cast<const uint8_t*>(todo[i]->data);
+      const int64_t bytes = todo[i]->nbytes(), piece = int64_t{1} << 20;
+      uint8_t* dst = base + offset[i];
+#pragma omp parallel for schedule(static) num_threads(kernels::num_threads())
+      for (int64_t p0 = 0; p0 < bytes; p0 += piece)
+        std::memcpy(dst + p0, src + p0, static_cast<size_t>(std::min(piece, bytes - p0)));
     } else {
       pack_weights(todo[i]->dtype, static_cast<const uint8_t*>(todo[i]->data), todo[i]->rows(),
                    todo[i]->cols(), base + offset[i]);
