@@ -193,7 +193,7 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
   // LATENT_REPACK=0 keeps the GGUF layout (A/B measurements).
   if (const char* env = std::getenv("LATENT_REPACK"); env && std::string_view(env) == "0")
     return nullptr;
-  std::vector<TensorView*> todo;
+  std::vector<TensorView*> chosen;
   std::vector<int64_t> offset;
   int64_t total = 0;
   std::vector<bool> copy;  // float weights: the same bytes, moved onto the arena's pages
@@ -203,38 +203,38 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
     const bool plain =
         !pack && (w->dtype == DType::F16 || w->dtype == DType::BF16 || w->dtype == DType::F32);
     if (!pack && !plain) continue;
-    todo.push_back(w);
+    chosen.push_back(w);
     copy.push_back(plain);
     offset.push_back(total);
     // 64-byte aligned so every chunk's quant words start on a cache line (chunks are 288/576 B).
     const int64_t bytes = pack ? packed_bytes(w->dtype, w->rows(), w->cols()) : w->nbytes();
     total += (bytes + 63) / 64 * 64;
   }
-  if (todo.empty()) return nullptr;
+  if (chosen.empty()) return nullptr;
   auto arena = std::make_shared<Arena>();
   uint8_t* base = map_arena(static_cast<size_t>(total), *arena);
   // pack_weights threads each tensor's groups; tensors go one after another.
-  for (size_t i = 0; i < todo.size(); ++i) {
+  for (size_t i = 0; i < chosen.size(); ++i) {
     if (copy[i]) {
       // In 1 MiB pieces on every kernel thread: the first touch of each new page (the kernel
       // zeroing it) costs as much as the copy itself.
-      const auto* src = static_cast<const uint8_t*>(todo[i]->data);
-      const int64_t bytes = todo[i]->nbytes(), piece = int64_t{1} << 20;
+      const auto* src = static_cast<const uint8_t*>(chosen[i]->data);
+      const int64_t bytes = chosen[i]->nbytes(), piece = int64_t{1} << 20;
       uint8_t* dst = base + offset[i];
 #pragma omp parallel for schedule(static) num_threads(kernels::num_threads())
       for (int64_t p0 = 0; p0 < bytes; p0 += piece)
         std::memcpy(dst + p0, src + p0, static_cast<size_t>(std::min(piece, bytes - p0)));
     } else {
-      pack_weights(todo[i]->dtype, static_cast<const uint8_t*>(todo[i]->data), todo[i]->rows(),
-                   todo[i]->cols(), base + offset[i]);
+      pack_weights(chosen[i]->dtype, static_cast<const uint8_t*>(chosen[i]->data),
+                   chosen[i]->rows(), chosen[i]->cols(), base + offset[i]);
     }
     // Right away, so that the originals and their copies are never all resident at once.
-    if (done) done(*todo[i]);
+    if (done) done(*chosen[i]);
   }
   {
     std::unique_lock lock(g_mutex);
-    for (size_t i = 0; i < todo.size(); ++i) {
-      todo[i]->data = base + offset[i];
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      chosen[i]->data = base + offset[i];
       if (copy[i]) continue;
       registry().insert(base + offset[i]);
       arena->registered.push_back(base + offset[i]);
