@@ -131,7 +131,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Packed,
                                            Case{DType::Q4_K, 37, 512}, Case{DType::Q4_K, 16, 256},
                                            Case{DType::Q4_K, 5, 768}));
 
-// matmul_batch: packed jobs of three types, unpacked jobs (F32, Q6_K) and an empty one in one call;
+// matmul_batch: packed jobs of three types, unpacked jobs (F32, Q6_K), an empty one and three that
+// share their input, in one call;
 // each output equals its lone matmul bitwise, at every thread count, and at the scalar ISA too
 // (where the packed weights go through the exact unpack).
 TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
@@ -139,10 +140,10 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
     DType type;
     int64_t n, k, m;
   };
-  const std::vector<Job> shapes = {{DType::Q4_0, 37, 512, 1}, {DType::Q8_0, 64, 160, 5},
-                                   {DType::Q4_K, 16, 256, 3}, {DType::F32, 9, 40, 2},
-                                   {DType::Q6_K, 4, 256, 7},  {DType::Q4_0, 32, 64, 0},
-                                   {DType::Q4_0, 128, 96, 19}};
+  const std::vector<Job> shapes = {
+      {DType::Q4_0, 37, 512, 1},  {DType::Q8_0, 64, 160, 5}, {DType::Q4_K, 16, 256, 3},
+      {DType::F32, 9, 40, 2},     {DType::Q6_K, 4, 256, 7},  {DType::Q4_0, 32, 64, 0},
+      {DType::Q4_0, 128, 96, 19}, {DType::Q8_0, 20, 512, 1}, {DType::Q4_0, 48, 512, 1}};
   std::vector<std::vector<uint8_t>> bytes;
   std::vector<std::vector<float>> wf(shapes.size()), xs;
   std::vector<TensorView> ws;
@@ -163,11 +164,14 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
     xs.emplace_back(static_cast<size_t>(std::max<int64_t>(1, s.m) * s.k));
     for (auto& v : xs.back()) v = dist(rng);
   }
+  // The last two read job 0's activations: one conversion is shared between products of the same
+  // kernel, and a kernel with another weight offset (Q8_0) must not take Q4_0's block sums.
+  auto x_of = [&](size_t i) { return i + 2 >= shapes.size() ? xs[0].data() : xs[i].data(); };
   const bool packs = avx512();
   for (TensorView& w : ws)
     if (auto owner = kernels::prepare_weights(w)) owners.push_back(std::move(owner));
   if (packs) {
-    EXPECT_EQ(owners.size(), 6u);  // five packed, and the F32 weight copied as it is
+    EXPECT_EQ(owners.size(), 8u);  // seven packed, and the F32 weight copied as it is
   }
   EXPECT_FALSE(kernels::cpu::is_packed(ws[3].data)) << "F32 is copied, not packed";
   EXPECT_NE(ws[3].data, bytes[3].data());
@@ -181,8 +185,8 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
         const size_t size = static_cast<size_t>(shapes[i].m * shapes[i].n);
         alone[i].assign(size, -1.0f);
         batched[i].assign(size, -2.0f);
-        kernels::matmul(xs[i].data(), shapes[i].m, ws[i], alone[i].data());
-        jobs.push_back({xs[i].data(), shapes[i].m, &ws[i], batched[i].data()});
+        kernels::matmul(x_of(i), shapes[i].m, ws[i], alone[i].data());
+        jobs.push_back({x_of(i), shapes[i].m, &ws[i], batched[i].data()});
       }
       kernels::matmul_batch(jobs);
       for (size_t i = 0; i < shapes.size(); ++i)

@@ -220,19 +220,33 @@ void run_packed(std::vector<PackedJob>& jobs) {
   static thread_local std::vector<uint8_t> act;
   static thread_local std::vector<cpu::ActBlockInfo> info;
   static thread_local std::vector<cpu::ActSuperInfo> sinfo;
-  static thread_local std::vector<int64_t> row_start, unit_start;
+  static thread_local std::vector<int64_t> row_start, unit_start, converting;
   int64_t act_total = 0, info_total = 0, sinfo_total = 0, groups = 0, macs = 0;
   row_start.assign(1, 0);
   unit_start.assign(1, 0);
-  for (PackedJob& j : jobs) {
-    j.act_off = act_total;
-    act_total += j.m * j.act_bytes;
-    int64_t& slots = j.super ? sinfo_total : info_total;
-    j.info_off = slots;
-    slots += j.m * j.nb;
+  converting.clear();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    PackedJob& j = jobs[i];
+    // Products of the same activations for the same kernels (q, k and v of one input) share one
+    // conversion (the block sums carry the kernel's weight offset).
+    const auto end = jobs.begin() + static_cast<int64_t>(i);
+    const auto same = std::find_if(jobs.begin(), end, [&](const PackedJob& o) {
+      return o.x == j.x && o.m == j.m && o.k == j.k && o.ak == j.ak && o.pk == j.pk;
+    });
+    if (same != end) {
+      j.act_off = same->act_off;
+      j.info_off = same->info_off;
+    } else {
+      j.act_off = act_total;
+      act_total += j.m * j.act_bytes;
+      int64_t& slots = j.super ? sinfo_total : info_total;
+      j.info_off = slots;
+      slots += j.m * j.nb;
+      converting.push_back(static_cast<int64_t>(i));
+      row_start.push_back(row_start.back() + j.m);
+    }
     groups += j.groups;
     macs += j.m * j.n * j.k;
-    row_start.push_back(row_start.back() + j.m);
     unit_start.push_back(unit_start.back() + j.units());
   }
   // Grow-only: matmul runs on the engine thread, so one buffer serves every call.
@@ -244,28 +258,25 @@ void run_packed(std::vector<PackedJob>& jobs) {
   uint8_t* const act_buf = act.data();
   cpu::ActBlockInfo* const info_buf = info.data();
   cpu::ActSuperInfo* const sinfo_buf = sinfo.data();
-  const int64_t* const rows_at = row_start.data();
-  const int64_t* const units_at = unit_start.data();
-  const int64_t n_jobs = static_cast<int64_t>(jobs.size());
+  const std::span<const int64_t> rows_at(row_start), units_at(unit_start);
+  const int64_t* const conv = converting.data();
   const PackedJob* const job = jobs.data();
-  // The job holding flat index i of a prefix-sum table (jobs are few: a linear walk).
-  auto find = [n_jobs](const int64_t* starts, int64_t i) {
-    int64_t j = 0;
-    while (j + 1 < n_jobs && starts[j + 1] <= i) ++j;
-    return j;
+  // The entry of a prefix-sum table holding flat index i.
+  auto find = [](std::span<const int64_t> starts, int64_t i) {
+    return std::upper_bound(starts.begin(), starts.end(), i) - starts.begin() - 1;
   };
   const int nt = threads_for(groups, macs);
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows_at[n_jobs]; ++r) {
-      const int64_t j = find(rows_at, r);
-      convert_packed_row(job[j], r - rows_at[j], act_buf, info_buf, sinfo_buf);
+    for (int64_t r = 0; r < rows_at.back(); ++r) {
+      const int64_t c = find(rows_at, r);
+      convert_packed_row(job[conv[c]], r - rows_at[c], act_buf, info_buf, sinfo_buf);
     }
     // Work units handed out dynamically: a thread that the OS delays (a server's HTTP threads
     // share the cores) no longer holds up the others at the closing barrier.
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < units_at[n_jobs]; ++u) {
+    for (int64_t u = 0; u < units_at.back(); ++u) {
       const int64_t j = find(units_at, u);
       run_packed_unit(job[j], u - units_at[j], act_buf, info_buf, sinfo_buf);
     }
