@@ -39,19 +39,18 @@ struct MatmulJob {
 };
 void matmul_batch(std::span<const MatmulJob> jobs);
 
-// Optional, at load: re-lays out a matmul weight for the active ISA's fastest kernel (Q4_0, Q8_0
-// and Q4_K on AVX-512: rows interleaved in groups of 16), or copies a float weight as it is, and
-// points w.data at the new buffer, which the returned handle owns (the view is valid while it
-// lives). Returns nullptr and leaves w alone for other types. Every kernel still accepts the view
-// at any ISA (matmul and get_rows read a prepared buffer through an exact unpack where they lack a
-// packed path), but the results of the packed kernel are its own: prepare a weight for all its
-// calls or none.
+// Optional, at load: re-lays out a 2-D matmul weight for the active ISA's fastest kernel (Q4_0,
+// Q8_0 and Q4_K on AVX-512: rows interleaved in groups of 16), or copies it as it is where there
+// is no such layout, and points w.data at the new buffer, which the returned handle owns (the view
+// is valid while it lives). Returns nullptr and leaves w alone if w is not a 2-D weight with data.
+// Every kernel still accepts the view at any ISA (matmul and get_rows read a prepared buffer
+// through an exact unpack where they lack a packed path), but the results of the packed kernel are
+// its own: prepare a weight for all its calls or none.
 std::shared_ptr<const void> prepare_weights(TensorView& w);
 // The same for many weights at once, all copies in one buffer the returned handle owns, on 2 MiB
 // pages where the OS allows (decode streams every weight once per token; 4 KiB pages cost it TLB
-// misses). Float weights (F32/F16/BF16) are copied there in their own layout. Weights of other
-// types (or null) are left alone. done(original view) runs after each weight is copied, so the
-// caller can release the original's pages before the next one is read.
+// misses). done(original view) runs after each weight is copied, so the caller can release the
+// original's pages before the next one is read.
 std::shared_ptr<const void> prepare_weights(
     std::span<TensorView* const> weights,
     const std::function<void(const TensorView& original)>& done);

@@ -165,13 +165,14 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
     for (auto& v : xs.back()) v = dist(rng);
   }
   // The last two read job 0's activations: one conversion is shared between products of the same
-  // kernel, and a kernel with another weight offset (Q8_0) must not take Q4_0's block sums.
+  // kernels, and a kernel with another weight offset (Q8_0) must not take Q4_0's block sums.
   auto x_of = [&](size_t i) { return i + 2 >= shapes.size() ? xs[0].data() : xs[i].data(); };
   const bool packs = avx512();
   for (TensorView& w : ws)
     if (auto owner = kernels::prepare_weights(w)) owners.push_back(std::move(owner));
+  EXPECT_EQ(owners.size(), 9u);  // every weight: packed where it can be, else copied as it is
   if (packs) {
-    EXPECT_EQ(owners.size(), 8u);  // seven packed, and the F32 weight copied as it is
+    EXPECT_TRUE(kernels::cpu::is_packed(ws[0].data));
   }
   EXPECT_FALSE(kernels::cpu::is_packed(ws[3].data)) << "F32 is copied, not packed";
   EXPECT_NE(ws[3].data, bytes[3].data());
@@ -200,18 +201,24 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
   kernels::cpu::set_isa_cap(Isa::kAvx512);
 }
 
-TEST(PackedPrepare, LeavesOtherTypesAndTheScalarIsaAlone) {
+TEST(PackedPrepare, OtherTypesAndTheScalarIsaAreCopiedAsTheyAre) {
   std::vector<float> wf;
   const std::vector<uint8_t> q = quantized(DType::Q6_K, 4, 256, wf);
   TensorView w{DType::Q6_K, 2, {4, 256, 1, 1}, q.data()};
-  EXPECT_FALSE(kernels::prepare_weights(w));
-  EXPECT_EQ(w.data, q.data());
+  const auto owner = kernels::prepare_weights(w);
+  ASSERT_TRUE(owner);
+  EXPECT_NE(w.data, q.data());
+  EXPECT_FALSE(kernels::cpu::is_packed(w.data));
+  EXPECT_EQ(std::memcmp(w.data, q.data(), q.size()), 0);
   const std::vector<uint8_t> q4 = quantized(DType::Q4_0, 4, 64, wf);
   TensorView w4{DType::Q4_0, 2, {4, 64, 1, 1}, q4.data()};
   kernels::cpu::set_isa_cap(Isa::kScalar);
-  EXPECT_FALSE(kernels::prepare_weights(w4));
-  EXPECT_EQ(w4.data, q4.data());
+  const auto owner4 = kernels::prepare_weights(w4);
+  EXPECT_FALSE(kernels::cpu::is_packed(w4.data));
+  EXPECT_EQ(std::memcmp(w4.data, q4.data(), q4.size()), 0);
   kernels::cpu::set_isa_cap(Isa::kAvx512);
+  TensorView none{DType::Q4_0, 2, {4, 64, 1, 1}, nullptr};
+  EXPECT_FALSE(kernels::prepare_weights(none));
 }
 
 }  // namespace

@@ -73,12 +73,10 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   uint8_t* const act_buf = act.data();
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int nt = threads_for(n / cpu::kTileRows + 1, m * n * k);
-  // A single activation row against float weights is a pure stream: one weight row at a time
-  // keeps each thread's reads one sequential run instead of kTileRows interleaved ones (F16 decode
-  // ~5% faster). Each output is computed the same way whatever the tile's rows, so this changes
-  // no result.
-  const bool one_stream =
-      m == 1 && (w.dtype == DType::F16 || w.dtype == DType::BF16 || w.dtype == DType::F32);
+  // A single activation row is a pure stream: one weight row at a time keeps each thread's reads
+  // one sequential run instead of kTileRows interleaved ones (F16 decode ~5% faster). Each output
+  // is computed the same way whatever the tile's rows, so this changes no result.
+  const bool one_stream = m == 1;
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)

@@ -196,15 +196,12 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
   std::vector<TensorView*> chosen;
   std::vector<int64_t> offset;
   int64_t total = 0;
-  std::vector<bool> copy;  // float weights: the same bytes, moved onto the arena's pages
+  std::vector<bool> copy;  // no packed layout: the same bytes, moved onto the arena's pages
   for (TensorView* w : weights) {
     if (!w || w->n_dims != 2 || !w->data) continue;
     const bool pack = preparable(*w);
-    const bool plain =
-        !pack && (w->dtype == DType::F16 || w->dtype == DType::BF16 || w->dtype == DType::F32);
-    if (!pack && !plain) continue;
     chosen.push_back(w);
-    copy.push_back(plain);
+    copy.push_back(!pack);
     offset.push_back(total);
     // 64-byte aligned so every chunk's quant words start on a cache line (chunks are 288/576 B).
     const int64_t bytes = pack ? packed_bytes(w->dtype, w->rows(), w->cols()) : w->nbytes();
