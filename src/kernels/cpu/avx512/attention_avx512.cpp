@@ -34,6 +34,27 @@ float hmax(__m512 v) {
   return _mm_cvtss_f32(s);
 }
 
+// The online softmax's running max m and sum l over groups of 16 scores.
+struct RunningSoftmax {
+  float max = -INFINITY, sum = 0.0f;
+  // For the scores s of a group (lanes past the group hold −∞): m' = max(m, max_j s_j),
+  // l' = l·e^{m−m'} + Σ e^{s_j−m'}. Writes e^{s_j−m'} to e and returns α = e^{m−m'}, by which
+  // the caller scales its accumulator (1 when the max did not move, 0 on the first group).
+  float update(__m512 sv, float* e) {
+    const float new_max = std::fmax(max, hmax(sv));
+    const __m512 ev = avx512::exp_ps(_mm512_sub_ps(sv, _mm512_set1_ps(new_max)));
+    float alpha = 1.0f;
+    if (new_max != max) {
+      alpha = std::exp(max - new_max);
+      sum *= alpha;
+      max = new_max;
+    }
+    sum += hsum(ev);
+    _mm512_store_ps(e, ev);
+    return alpha;
+  }
+};
+
 template <int NV>
 void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                        int64_t kv_head, float* out, const AttentionParams& p) {
@@ -53,7 +74,7 @@ void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* tab
   // its sequence is paged.
   PagedRowCursor rows(table, kv.block_size, p.kv_stride);
   int64_t off[16];
-  float run_max = -INFINITY, run_sum = 0.0f;
+  RunningSoftmax sm;
   alignas(64) float s[16];
   const int64_t n_pos = int64_t{pos} + 1;
   for (int64_t j0 = 0; j0 < n_pos; j0 += 16) {
@@ -68,19 +89,10 @@ void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* tab
       s[b] = hsum(dot);
     }
     const __mmask16 live = static_cast<__mmask16>((1u << nb) - 1);
-    const __m512 sv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s);
-    // m' = max(m, max_j s_j); l' = l·e^{m−m'} + Σ e^{s_j−m'}; acc' = acc·e^{m−m'} + Σ
-    // e^{s_j−m'}·v_j
-    const float new_max = std::fmax(run_max, hmax(sv));
-    const __m512 e = avx512::exp_ps(_mm512_sub_ps(sv, _mm512_set1_ps(new_max)));
-    if (new_max != run_max) {
-      const float alpha = std::exp(run_max - new_max);  // 0 on the first block (m = −∞)
-      run_sum *= alpha;
+    // acc' = acc·e^{m−m'} + Σ e^{s_j−m'}·v_j
+    const float alpha = sm.update(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s), s);
+    if (alpha != 1.0f)
       for (int i = 0; i < NV; ++i) acc[i] = _mm512_mul_ps(acc[i], _mm512_set1_ps(alpha));
-      run_max = new_max;
-    }
-    run_sum += hsum(e);
-    _mm512_store_ps(s, e);
     for (int b = 0; b < nb; ++b) {
       const float* vj = vh + off[b];
       const __m512 w = _mm512_set1_ps(s[b]);
@@ -89,7 +101,7 @@ void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* tab
                                  acc[i]);
     }
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / run_sum);
+  const __m512 inv = _mm512_set1_ps(1.0f / sm.sum);
   for (int i = 0; i < NV; ++i)
     _mm512_mask_storeu_ps(out + 16 * i, i == NV - 1 ? tail : full, _mm512_mul_ps(acc[i], inv));
 }
@@ -115,7 +127,7 @@ void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int
   const float* vh = kv.v + kv_head * d;
   PagedRowCursor rows(table, kv.block_size, p.kv_stride);
   int64_t off[16];
-  float run_max = -INFINITY, run_sum = 0.0f;
+  RunningSoftmax sm;
   alignas(64) float s[16];
   const int64_t n_pos = int64_t{pos} + 1;
   for (int64_t j0 = 0; j0 < n_pos; j0 += 16) {
@@ -131,18 +143,8 @@ void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int
       s[b] = hsum(_mm512_add_ps(_mm512_add_ps(dot[0], dot[1]), _mm512_add_ps(dot[2], dot[3])));
     }
     const __mmask16 live = static_cast<__mmask16>((1u << nb) - 1);
-    const __m512 sv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s);
-    const float new_max = std::fmax(run_max, hmax(sv));
-    const __m512 e = avx512::exp_ps(_mm512_sub_ps(sv, _mm512_set1_ps(new_max)));
-    float alpha = 1.0f;
-    if (new_max != run_max) {
-      alpha = std::exp(run_max - new_max);  // 0 on the first group (m = −∞)
-      run_sum *= alpha;
-      run_max = new_max;
-    }
-    run_sum += hsum(e);
-    _mm512_store_ps(s, e);
-    const __m512 av = _mm512_set1_ps(alpha);
+    const __m512 av =
+        _mm512_set1_ps(sm.update(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s), s));
     for (int64_t i = 0; i < nv; ++i) {
       __m512 a = _mm512_mul_ps(_mm512_load_ps(acc + 16 * i), av);
       for (int b = 0; b < nb; ++b)
@@ -151,7 +153,7 @@ void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int
       _mm512_store_ps(acc + 16 * i, a);
     }
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / run_sum);
+  const __m512 inv = _mm512_set1_ps(1.0f / sm.sum);
   for (int64_t i = 0; i < nv; ++i)
     _mm512_mask_storeu_ps(out + 16 * i, mask(i), _mm512_mul_ps(_mm512_load_ps(acc + 16 * i), inv));
 }
