@@ -110,6 +110,8 @@ TEST(AttentionFast, MatchesRefAndDoubleOracle) {
       {7, 1, 256, 15, 2, 0},    // group 7, the widest head kept in registers
       {16, 1, 576, 0, 37, 0},   // deepseek2's MLA: 576-float latent rows, MQA
       {4, 2, 300, 20, 3, 7},    // a wide head with a masked tail and padded stride
+      {16, 1, 576, 40, 1, 0},   // MLA decode: the 16 heads split between the threads
+      {20, 1, 272, 9, 2, 0},    // more heads than one wide item takes (20 > 16)
   };
   for (Isa isa : isas()) {
     kernels::cpu::set_isa_cap(isa);

@@ -463,17 +463,35 @@ void attention(const float* q, const PagedKvView& kv, const int32_t* pos, float*
   const int64_t work = p.n_tokens * p.n_head;
   const int nt = threads_for(work, work * (int64_t{max_pos} + 1) * p.head_dim);
   const cpu::FloatOps* ops = float_ops();
-  auto* head = ops && p.head_dim <= cpu::kMaxFastHeadDim   ? ops->attention_head
-               : ops && p.head_dim <= cpu::kMaxWideHeadDim ? ops->attention_head_wide
-                                                           : nullptr;
-  if (head) {
+  if (ops && ops->attention_heads_wide && p.head_dim > cpu::kMaxFastHeadDim &&
+      p.head_dim <= cpu::kMaxWideHeadDim) {
+    // Items are (token, KV head, a run of its query heads): each item reads the rows once for all
+    // its heads. Runs are as long as possible while there are still items for every thread.
+    const int64_t per_kv = p.n_tokens * p.n_head_kv;
+    int64_t chunks = std::max<int64_t>(1, (nt + per_kv - 1) / per_kv);
+    chunks = std::max(chunks, (group + cpu::kMaxWideGroup - 1) / cpu::kMaxWideGroup);
+    chunks = std::min(chunks, group);
+    const int64_t per = (group + chunks - 1) / chunks;
+    const int64_t items = per_kv * chunks;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t i = 0; i < items; ++i) {
+      const int64_t t = i / (p.n_head_kv * chunks), g = i / chunks % p.n_head_kv;
+      const int64_t h0 = g * group + i % chunks * per;
+      const int64_t n_q = std::min(per, (g + 1) * group - h0);
+      if (n_q <= 0) continue;
+      const int64_t off = (t * p.n_head + h0) * p.head_dim;
+      ops->attention_heads_wide(q + off, kv, kv.tables[t], pos[t], g, n_q, out + off, p);
+    }
+    return;
+  }
+  if (ops && p.head_dim <= cpu::kMaxFastHeadDim) {
     // Fused online softmax, no scratch. Items are (token, head), handed out one at a time: their
     // cost grows with pos[t] in a causal prefill, and a thread the OS delays takes fewer.
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t i = 0; i < work; ++i) {
       const int64_t t = i / p.n_head, h = i % p.n_head;
       const int64_t off = (t * p.n_head + h) * p.head_dim;
-      head(q + off, kv, kv.tables[t], pos[t], h / group, out + off, p);
+      ops->attention_head(q + off, kv, kv.tables[t], pos[t], h / group, out + off, p);
     }
     return;
   }

@@ -33,14 +33,18 @@ struct FloatOps {
                          int64_t kv_head, float* out, const AttentionParams& p);
   // Optional (null: the reference path): the same for kMaxFastHeadDim < head_dim ≤
   // kMaxWideHeadDim (deepseek2's MLA attends over 576-float latent rows), with q and the
-  // accumulator in L1 scratch instead of registers.
-  void (*attention_head_wide)(const float* q, const PagedKvView& kv, const int32_t* table,
-                              int32_t pos, int64_t kv_head, float* out,
-                              const AttentionParams& p) = nullptr;
+  // accumulator in L1 scratch instead of registers, for n_q ≤ kMaxWideGroup consecutive query
+  // heads sharing kv_head (q and out point at the first, head_dim apart): each row is read once
+  // for all of them. A head's result does not depend on n_q.
+  void (*attention_heads_wide)(const float* q, const PagedKvView& kv, const int32_t* table,
+                               int32_t pos, int64_t kv_head, int64_t n_q, float* out,
+                               const AttentionParams& p) = nullptr;
 };
 inline constexpr int64_t kMaxWideHeadDim = 1024;
-void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
-                                int32_t pos, int64_t kv_head, float* out, const AttentionParams& p);
+inline constexpr int64_t kMaxWideGroup = 16;
+void attention_heads_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
+                                 int32_t pos, int64_t kv_head, int64_t n_q, float* out,
+                                 const AttentionParams& p);
 void attention_head_avx512(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                            int64_t kv_head, float* out,
                            const AttentionParams& p);  // head_dim ≤ 256

@@ -9,6 +9,8 @@
 #pragma GCC diagnostic pop
 
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "kernels/cpu/avx512/exp_avx512.h"
 #include "kernels/cpu/float_ops.h"
@@ -108,54 +110,72 @@ void attention_head_nv(const float* q, const PagedKvView& kv, const int32_t* tab
 
 }  // namespace
 
-// The same recurrence as attention_head_nv for heads too wide for the register file: per group of
-// 16 positions the scores are taken one row at a time over the whole head, then each 16-float slice
-// of the accumulator is loaded once, updated by the group's V rows and stored back.
-void attention_head_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
-                                int32_t pos, int64_t kv_head, float* out,
-                                const AttentionParams& p) {
-  const int64_t d = p.head_dim, nv = (d + 15) / 16;
+// The same recurrence as attention_head_nv for heads too wide for the register file, for n_q query
+// heads that share one KV head (MLA: all heads attend over the same latent rows): each group of 16
+// rows is read from memory once and serves every head from L1. Per group the scores are taken one
+// row at a time over the whole head, then each 16-float slice of a head's accumulator is loaded
+// once, updated by the group's V rows and stored back. A head's arithmetic does not depend on n_q.
+void attention_heads_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
+                                 int32_t pos, int64_t kv_head, int64_t n_q, float* out,
+                                 const AttentionParams& p) {
+  const int64_t d = p.head_dim, nv = (d + 15) / 16, dp = 16 * nv;
   const __mmask16 tail = static_cast<__mmask16>((1u << (d - 16 * (nv - 1))) - 1);
   auto mask = [&](int64_t i) -> __mmask16 { return i == nv - 1 ? tail : 0xffff; };
-  alignas(64) float qs[kMaxWideHeadDim], acc[kMaxWideHeadDim];
-  for (int64_t i = 0; i < nv; ++i) {
-    _mm512_store_ps(qs + 16 * i, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(i), q + 16 * i),
-                                               _mm512_set1_ps(p.scale)));
-    _mm512_store_ps(acc + 16 * i, _mm512_setzero_ps());
-  }
+  // Scaled queries and accumulators, [n_q][dp] each (64-byte aligned rows: dp is a multiple of 16).
+  static thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(2 * n_q * dp + 16));
+  float* const qs =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+  float* const acc = qs + n_q * dp;
+  for (int64_t h = 0; h < n_q; ++h)
+    for (int64_t i = 0; i < nv; ++i) {
+      _mm512_store_ps(qs + h * dp + 16 * i,
+                      _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(i), q + h * d + 16 * i),
+                                    _mm512_set1_ps(p.scale)));
+      _mm512_store_ps(acc + h * dp + 16 * i, _mm512_setzero_ps());
+    }
   const float* kh = kv.k + kv_head * d;
   const float* vh = kv.v + kv_head * d;
   PagedRowCursor rows(table, kv.block_size, p.kv_stride);
   int64_t off[16];
-  RunningSoftmax sm;
-  alignas(64) float s[16];
+  RunningSoftmax sm[kMaxWideGroup];
+  alignas(64) float s[kMaxWideGroup][16];
+  float alpha[kMaxWideGroup];
   const int64_t n_pos = int64_t{pos} + 1;
   for (int64_t j0 = 0; j0 < n_pos; j0 += 16) {
     const int nb = static_cast<int>(n_pos - j0 < 16 ? n_pos - j0 : 16);
-    // s_j = (scale·q)·k_j, four partial sums per row for the FMA latency
-    for (int b = 0; b < nb; ++b) {
-      const float* kj = kh + (off[b] = rows.next());
-      __m512 dot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                       _mm512_setzero_ps()};
-      for (int64_t i = 0; i < nv; ++i)
-        dot[i % 4] = _mm512_fmadd_ps(_mm512_load_ps(qs + 16 * i),
-                                     _mm512_maskz_loadu_ps(mask(i), kj + 16 * i), dot[i % 4]);
-      s[b] = hsum(_mm512_add_ps(_mm512_add_ps(dot[0], dot[1]), _mm512_add_ps(dot[2], dot[3])));
-    }
+    for (int b = 0; b < nb; ++b) off[b] = rows.next();
     const __mmask16 live = static_cast<__mmask16>((1u << nb) - 1);
-    const __m512 av =
-        _mm512_set1_ps(sm.update(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s), s));
-    for (int64_t i = 0; i < nv; ++i) {
-      __m512 a = _mm512_mul_ps(_mm512_load_ps(acc + 16 * i), av);
-      for (int b = 0; b < nb; ++b)
-        a = _mm512_fmadd_ps(_mm512_set1_ps(s[b]),
-                            _mm512_maskz_loadu_ps(mask(i), vh + off[b] + 16 * i), a);
-      _mm512_store_ps(acc + 16 * i, a);
+    for (int64_t h = 0; h < n_q; ++h) {
+      // s_j = (scale·q)·k_j, four partial sums per row for the FMA latency
+      const float* qh = qs + h * dp;
+      for (int b = 0; b < nb; ++b) {
+        const float* kj = kh + off[b];
+        __m512 dot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                         _mm512_setzero_ps()};
+        for (int64_t i = 0; i < nv; ++i)
+          dot[i % 4] = _mm512_fmadd_ps(_mm512_load_ps(qh + 16 * i),
+                                       _mm512_maskz_loadu_ps(mask(i), kj + 16 * i), dot[i % 4]);
+        s[h][b] = hsum(_mm512_add_ps(_mm512_add_ps(dot[0], dot[1]), _mm512_add_ps(dot[2], dot[3])));
+      }
+      alpha[h] = sm[h].update(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s[h]), s[h]);
     }
+    for (int64_t i = 0; i < nv; ++i)
+      for (int64_t h = 0; h < n_q; ++h) {
+        float* ah = acc + h * dp + 16 * i;
+        __m512 a = _mm512_mul_ps(_mm512_load_ps(ah), _mm512_set1_ps(alpha[h]));
+        for (int b = 0; b < nb; ++b)
+          a = _mm512_fmadd_ps(_mm512_set1_ps(s[h][b]),
+                              _mm512_maskz_loadu_ps(mask(i), vh + off[b] + 16 * i), a);
+        _mm512_store_ps(ah, a);
+      }
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / sm.sum);
-  for (int64_t i = 0; i < nv; ++i)
-    _mm512_mask_storeu_ps(out + 16 * i, mask(i), _mm512_mul_ps(_mm512_load_ps(acc + 16 * i), inv));
+  for (int64_t h = 0; h < n_q; ++h) {
+    const __m512 inv = _mm512_set1_ps(1.0f / sm[h].sum);
+    for (int64_t i = 0; i < nv; ++i)
+      _mm512_mask_storeu_ps(out + h * d + 16 * i, mask(i),
+                            _mm512_mul_ps(_mm512_load_ps(acc + h * dp + 16 * i), inv));
+  }
 }
 
 // head_dim ≤ 256; cpu_kernels.cpp sends larger heads to the wide kernel or the reference path.

@@ -64,7 +64,7 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
 
 const FloatOps& float_ops_avx512() {
   static constexpr FloatOps ops{rms_norm_row, add, swiglu, attention_head_avx512,
-                                attention_head_wide_avx512};
+                                attention_heads_wide_avx512};
   return ops;
 }
 
