@@ -50,7 +50,8 @@ std::shared_ptr<const void> prepare_weights(TensorView& w);
 // The same for many weights at once, all copies in one buffer the returned handle owns, on 2 MiB
 // pages where the OS allows (decode streams every weight once per token; 4 KiB pages cost it TLB
 // misses). done(original view) runs after each weight is copied, so the caller can release the
-// original's pages before the next one is read.
+// original's pages before the next one is read. Returns nullptr and changes nothing when the
+// copies would take more than 80% of the machine's RAM.
 std::shared_ptr<const void> prepare_weights(
     std::span<TensorView* const> weights,
     const std::function<void(const TensorView& original)>& done);

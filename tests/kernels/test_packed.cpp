@@ -221,5 +221,14 @@ TEST(PackedPrepare, OtherTypesAndTheScalarIsaAreCopiedAsTheyAre) {
   EXPECT_FALSE(kernels::prepare_weights(none));
 }
 
+// Copies that would not fit in memory are not made: a (never read) view of a 2.4 TB weight is left
+// in place, and nothing is allocated for it.
+TEST(PackedPrepare, WeightsLargerThanMemoryStayWhereTheyAre) {
+  const uint8_t byte = 0;
+  TensorView huge{DType::Q4_0, 2, {int64_t{1} << 22, int64_t{1} << 20, 1, 1}, &byte};
+  EXPECT_FALSE(kernels::prepare_weights(huge));
+  EXPECT_EQ(huge.data, &byte);
+}
+
 }  // namespace
 }  // namespace latent

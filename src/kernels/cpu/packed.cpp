@@ -3,6 +3,7 @@
 #include "kernels/cpu/packed.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -208,6 +209,10 @@ std::shared_ptr<const void> prepare_weights(std::span<TensorView* const> weights
     total += (bytes + 63) / 64 * 64;
   }
   if (chosen.empty()) return nullptr;
+  // The copies replace the mapped file in memory: a model near or over the machine's RAM stays in
+  // the file's layout (read through the page cache), slower but loadable.
+  const double ram = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  if (ram > 0 && static_cast<double>(total) > 0.8 * ram) return nullptr;
   auto arena = std::make_shared<Arena>();
   uint8_t* base = map_arena(static_cast<size_t>(total), *arena);
   // pack_weights threads each tensor's groups; tensors go one after another.
