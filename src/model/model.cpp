@@ -39,10 +39,10 @@ Model::Model(GgufFile file) : file_(std::move(file)) {
   prepare_for_kernels();
 }
 
-// Every matmul weight in the kernels' preferred layout (kernels::prepare_weights, one buffer for
-// all); the mapped pages of each repacked original are handed back to the page cache (re-read on
-// touch). deepseek2's per-head and per-expert slices are prepared one by one: each is a matrix of
-// its own to matmul.
+// Every matmul weight in the kernels' preferred layout and place (kernels::prepare_weights, one
+// huge-page buffer for all); the mapped pages of each original are handed back to the page cache
+// as soon as it is copied (re-read on touch). deepseek2's per-head and per-expert slices are
+// prepared one by one: each is a matrix of its own to matmul.
 void Model::prepare_for_kernels() {
   std::vector<TensorView*> all;
   for (LayerWeights& l : weights_.layers)

@@ -165,7 +165,7 @@ bool preparable(const TensorView& w) {
   return find_packed_kernel(w.dtype, active_isa()) != nullptr;
 }
 
-// One anonymous mapping for all packed copies, aligned to and advised as 2 MiB pages: decode
+// One anonymous mapping for all the copies, aligned to and advised as 2 MiB pages: decode
 // streams every weight once per token, and with 4 KiB pages the TLB misses cost ~10% of tg
 // (TinyLlama Q4_0, transparent huge pages on vs off). Where the kernel has no THP it is just pages.
 struct Arena {
