@@ -11,10 +11,12 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed.h"
+#include "kernels/cpu/unit_ranges.h"
 #include "kernels/kernels.h"
 #include "tensor/dtype.h"
 #include "tensor/quant.h"
@@ -228,6 +230,46 @@ TEST(PackedPrepare, WeightsLargerThanMemoryStayWhereTheyAre) {
   TensorView huge{DType::Q4_0, 2, {int64_t{1} << 22, int64_t{1} << 20, 1, 1}, &byte};
   EXPECT_FALSE(kernels::prepare_weights(huge));
   EXPECT_EQ(huge.data, &byte);
+}
+
+}  // namespace
+}  // namespace latent
+
+namespace latent {
+namespace {
+
+// The packed path's work distribution: each unit is handed out exactly once, an owner takes its
+// own range front to back, a range without a running owner is emptied from its back by the others.
+TEST(UnitRanges, EveryUnitOnceOwnersInOrderMissingOwnersCovered) {
+  kernels::cpu::UnitRanges ranges;
+  ranges.reset(10, 3);  // ranges [0,3) [3,6) [6,10)
+  // Owner 0 alone: its own range in order, then the back of range 1, then the back of range 2.
+  std::vector<int64_t> order;
+  for (int64_t u; (u = ranges.next(0)) >= 0;) order.push_back(u);
+  EXPECT_EQ(order, (std::vector<int64_t>{0, 1, 2, 5, 4, 3, 9, 8, 7, 6}));
+  EXPECT_EQ(ranges.next(1), -1);
+
+  // Threads racing over many small units: the union is every unit, no unit twice.
+  for (int threads : {1, 2, 3, 8}) {
+    const int64_t n_units = 100003;
+    ranges.reset(n_units, threads);
+    std::vector<std::vector<int64_t>> got(static_cast<size_t>(threads));
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (int64_t u; (u = ranges.next(t)) >= 0;) got[static_cast<size_t>(t)].push_back(u);
+      });
+    for (auto& th : pool) th.join();
+    std::vector<int> seen(static_cast<size_t>(n_units), 0);
+    for (const auto& g : got)
+      for (int64_t u : g) ++seen[static_cast<size_t>(u)];
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), n_units) << threads << " threads";
+  }
+  // A reset reuses the ranges: fewer units than owners leaves some ranges empty.
+  ranges.reset(2, 4);
+  std::vector<int64_t> rest;
+  for (int64_t u; (u = ranges.next(3)) >= 0;) rest.push_back(u);
+  EXPECT_EQ(rest, (std::vector<int64_t>{1, 0}));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "kernels/cpu/dot_kernels.h"
 #include "kernels/cpu/float_ops.h"
 #include "kernels/cpu/packed.h"
+#include "kernels/cpu/unit_ranges.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "tensor/dtype.h"
@@ -116,9 +117,8 @@ void matmul_unpacked(const float* x, int64_t m, const TensorView& w, float* out)
 // Activation rows per cache block of the packed path: their Q8_0 rows stay in L2 while the
 // thread's weight groups stream past them.
 constexpr int64_t kPackedColBlock = 64;
-// Weight groups (of 16 rows) per dynamically scheduled unit: even, so units keep the two-group
-// tiles; small enough that a 256-row K/V projection still splits over threads (4 groups of a
-// 2048-wide Q4_0 matrix are 72 KiB, still a long sequential read).
+// Weight groups (of 16 rows) per work unit: small enough that a 256-row K/V projection still
+// splits over threads and that a delayed thread's remaining units can be taken over.
 constexpr int64_t kPackedUnitGroups = 4;
 
 // One product of the packed path: its kernels, sizes and where its converted activations sit.
@@ -193,20 +193,14 @@ void run_packed_unit(const PackedJob& j, int64_t u, const uint8_t* act,
   const int64_t i1 = std::min(j.m, i0 + kPackedColBlock);
   const int64_t g0 = u % j.units_per_block * kPackedUnitGroups;
   const int64_t g1 = std::min(j.groups, g0 + kPackedUnitGroups);
-  for (int64_t g = g0; g < g1;) {
-    // Two groups per call where the kernel has it (each activation load feeds both).
-    const int64_t ng = pk.tile2 && g + 1 < g1 ? 2 : 1;
-    const auto fn = ng == 2 ? pk.tile2 : pk.tile;
-    const int64_t max_cols = ng == 2 ? pk.max_cols2 : pk.max_cols;
-    const int rows =
-        static_cast<int>(std::min<int64_t>(ng * cpu::kPackRows, j.n - g * cpu::kPackRows));
-    for (int64_t i = i0; i < i1; i += max_cols) {
-      const int cols = static_cast<int>(std::min<int64_t>(max_cols, i1 - i));
-      fn(j.k, j.w + g * j.chunk, j.chunk, act_buf + i * j.act_bytes, j.act_bytes,
-         info_base + i * j.nb * info_size, j.nb, cols, j.out + i * j.n + g * cpu::kPackRows, j.n,
-         rows);
+  for (int64_t g = g0; g < g1; ++g) {
+    const int rows = static_cast<int>(std::min<int64_t>(cpu::kPackRows, j.n - g * cpu::kPackRows));
+    for (int64_t i = i0; i < i1; i += pk.max_cols) {
+      const int cols = static_cast<int>(std::min<int64_t>(pk.max_cols, i1 - i));
+      pk.tile(j.k, j.w + g * j.chunk, act_buf + i * j.act_bytes, j.act_bytes,
+              info_base + i * j.nb * info_size, j.nb, cols, j.out + i * j.n + g * cpu::kPackRows,
+              j.n, rows);
     }
-    g += ng;
   }
 }
 
@@ -264,6 +258,9 @@ void run_packed(std::vector<PackedJob>& jobs) {
     return std::upper_bound(starts.begin(), starts.end(), i) - starts.begin() - 1;
   };
   const int nt = threads_for(groups, macs);
+  static thread_local cpu::UnitRanges unit_ranges;
+  unit_ranges.reset(units_at.back(), nt);
+  cpu::UnitRanges* const ranges = &unit_ranges;  // the workers' own would be empty
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
@@ -271,10 +268,8 @@ void run_packed(std::vector<PackedJob>& jobs) {
       const int64_t c = find(rows_at, r);
       convert_packed_row(job[conv[c]], r - rows_at[c], act_buf, info_buf, sinfo_buf);
     }
-    // Work units handed out dynamically: a thread that the OS delays (a server's HTTP threads
-    // share the cores) no longer holds up the others at the closing barrier.
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < units_at.back(); ++u) {
+    const int t = omp_get_thread_num();
+    for (int64_t u; (u = ranges->next(t)) >= 0;) {
       const int64_t j = find(units_at, u);
       run_packed_unit(job[j], u - units_at[j], act_buf, info_buf, sinfo_buf);
     }

@@ -45,17 +45,13 @@ struct PackedKernel {
   DType act_type = DType::Q8_0;  // Q8_0 (info: ActBlockInfo) or Q8_K (info: ActSuperInfo)
   int offset = 0;                // Q8_0 weights: value = d·(u − offset)
   int max_cols = 8;              // activation rows per tile call, at most
-  using Tile = void (*)(int64_t n, const uint8_t* w, int64_t group_stride, const uint8_t* act,
-                        int64_t act_stride, const void* info, int64_t info_stride, int n_cols,
-                        float* out, int64_t out_stride, int n_rows);
+  using Tile = void (*)(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+                        const void* info, int64_t info_stride, int n_cols, float* out,
+                        int64_t out_stride, int n_rows);
   // out[c·out_stride + r] = Σ_k w_r[k]·a_c[k] for r < n_rows ≤ kPackRows, c < n_cols ≤ max_cols:
   // w the group's chunks (one per block), act rows act_stride bytes apart, info rows (one entry
   // per block) info_stride entries apart.
   Tile tile = nullptr;
-  // Optional: two consecutive groups (group_stride bytes apart) at once, r < n_rows ≤
-  // 2·kPackRows, c < n_cols ≤ max_cols2; bitwise the same results as two tile calls.
-  int max_cols2 = 0;
-  Tile tile2 = nullptr;
 };
 
 // The packed kernel for this weight type at this ISA, or nullptr.
