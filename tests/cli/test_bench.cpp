@@ -77,6 +77,9 @@ void expect_consistent(const json& j, int reps) {
   expect_near_rel(flops, 2.0 * j["matrix_params"].get<double>(), "flops = 2 x matrix params");
   EXPECT_GE(j["read_bandwidth_gbs"].get<double>(), j["read_bandwidth_mean_gbs"].get<double>());
   EXPECT_EQ(j["reps"], reps);
+  // Three passes right before each timed tg run, at least three more after the tests.
+  EXPECT_EQ(j["read_bandwidth_passes_between_tg_runs"], 3 * reps);
+  EXPECT_GE(j["read_bandwidth_passes"].get<int>(), 3 * reps + 3);
 }
 
 TEST(CliBench, JsonOnStories260kIsCompleteAndConsistent) {
@@ -120,6 +123,7 @@ TEST(CliBench, SkippedTestIsNullAndTableHasItsRows) {
   const json j = bench_json("-m " + stories() + " -p 0 -n 4 -r 1 --bandwidth-mib 16");
   EXPECT_TRUE(j["pp_tokens_per_s"].is_null());
   EXPECT_TRUE(j["pp_peak_fraction"].is_null());
+  EXPECT_EQ(j["read_bandwidth_passes_between_tg_runs"], 3);
   EXPECT_GT(j["tg_tokens_per_s"].get<double>(), 0.0);
   std::string out, err;
   ASSERT_EQ(latent("bench -m " + stories() + " -p 8 -n 4 -r 1 --bandwidth-mib 16", &out, &err), 0)

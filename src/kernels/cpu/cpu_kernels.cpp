@@ -78,17 +78,18 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   // one sequential run instead of kTileRows interleaved ones (F16 decode ~5% faster). Each output
   // is computed the same way whatever the tile's rows, so this changes no result.
   const bool one_stream = m == 1;
+  static thread_local cpu::UnitRanges unit_ranges;
+  unit_ranges.reset((n + kBlockRows - 1) / kBlockRows, nt);
+  cpu::UnitRanges* const ranges = &unit_ranges;  // the workers' own would be empty
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) dk.convert_act(x + i * k, act_buf + i * act_bytes, k);
-      // Blocks of kBlockRows weight rows, handed out guided (long runs first, then shorter ones):
-      // long runs keep each thread's reads one sequential stream (one block at a time halved F16
-      // decode's bandwidth in bench_matmul), the short ones at the end balance a thread the OS
-      // delayed. A row's result does not depend on which thread computes it.
-#pragma omp for schedule(guided)
-    for (int64_t jb = 0; jb < n; jb += kBlockRows) {
-      const int64_t je = std::min(n, jb + kBlockRows);
+    // Blocks of kBlockRows weight rows, one contiguous range of them per thread (unit_ranges.h).
+    // A row's result does not depend on which thread computes it.
+    const int t = omp_get_thread_num();
+    for (int64_t blk; (blk = ranges->next(t)) >= 0;) {
+      const int64_t jb = blk * kBlockRows, je = std::min(n, jb + kBlockRows);
       for (int64_t i = 0; i < m; i += cpu::kTileCols) {
         const int cols = static_cast<int>(std::min<int64_t>(cpu::kTileCols, m - i));
         const int64_t tr = one_stream ? 1 : cpu::kTileRows;
