@@ -44,11 +44,12 @@ struct Ceilings {
 // roofline of. bench also reads the buffer right before every timed tg run; the ceiling is the
 // best pass over all of those and the final measurement.
 void merge(kernels::ReadBandwidth& into, const kernels::ReadBandwidth& probe) {
-  const double seconds_into = into.passes / std::max(into.mean_bytes_per_s, 1.0),
-               seconds_probe = probe.passes / std::max(probe.mean_bytes_per_s, 1.0);
+  // Time per byte of buffer over all passes, which both measurements read at the same size.
+  const double time_into = into.passes / std::max(into.mean_bytes_per_s, 1.0),
+               time_probe = probe.passes / std::max(probe.mean_bytes_per_s, 1.0);
   into.best_bytes_per_s = std::max(into.best_bytes_per_s, probe.best_bytes_per_s);
   into.passes += probe.passes;
-  into.mean_bytes_per_s = into.passes / (seconds_into + seconds_probe);  // per-buffer pass rate
+  into.mean_bytes_per_s = into.passes / (time_into + time_probe);
 }
 
 Ceilings measure_ceilings(const BenchArgs& a, int threads, bool want_bf16,
