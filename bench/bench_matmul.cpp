@@ -45,8 +45,8 @@ void BM_Matmul(benchmark::State& state) {
 }
 
 // Decode and small-batch shapes, GGUF layout against the weights prepared at load
-// (kernels::prepare_weights: rows interleaved by 16 for Q4_0/Q8_0/Q4_K on AVX-512). Args: dtype id,
-// M, N, K, threads, prepared (0/1).
+// (kernels::prepare_weights: rows interleaved by 16 for Q4_0/Q8_0/Q4_K/Q6_K on AVX-512). Args:
+// dtype id, M, N, K, threads, prepared (0/1).
 void BM_MatmulPrepared(benchmark::State& state) {
   const auto t = static_cast<DType>(state.range(0));
   const int64_t m = state.range(1), n = state.range(2), k = state.range(3);
@@ -66,7 +66,7 @@ void BM_MatmulPrepared(benchmark::State& state) {
 }
 
 void prepared_args(benchmark::internal::Benchmark* b) {
-  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K})
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K})
     for (int64_t m : {1, 4, 8, 16, 64, 512})
       for (auto [n, k] : {std::pair<int64_t, int64_t>{5632, 2048}, {2048, 5632}})
         for (int64_t p : {0, 1}) b->Args({static_cast<int64_t>(t), m, n, k, 1, p});

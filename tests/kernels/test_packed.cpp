@@ -131,9 +131,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Packed,
                                            Case{DType::Q8_0, 37, 512}, Case{DType::Q8_0, 16, 32},
                                            Case{DType::Q8_0, 5, 96}, Case{DType::Q8_0, 64, 160},
                                            Case{DType::Q4_K, 37, 512}, Case{DType::Q4_K, 16, 256},
-                                           Case{DType::Q4_K, 5, 768}));
+                                           Case{DType::Q4_K, 5, 768}, Case{DType::Q6_K, 37, 512},
+                                           Case{DType::Q6_K, 16, 256}, Case{DType::Q6_K, 5, 768}));
 
-// matmul_batch: packed jobs of three types, unpacked jobs (F32, Q6_K), an empty one and three that
+// matmul_batch: packed jobs of three types, unpacked jobs (F32, Q5_K), an empty one and three that
 // share their input, in one call;
 // each output equals its lone matmul bitwise, at every thread count, and at the scalar ISA too
 // (where the packed weights go through the exact unpack).
@@ -144,7 +145,7 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
   };
   const std::vector<Job> shapes = {
       {DType::Q4_0, 37, 512, 1},  {DType::Q8_0, 64, 160, 5}, {DType::Q4_K, 16, 256, 3},
-      {DType::F32, 9, 40, 2},     {DType::Q6_K, 4, 256, 7},  {DType::Q4_0, 32, 64, 0},
+      {DType::F32, 9, 40, 2},     {DType::Q5_K, 4, 256, 7},  {DType::Q4_0, 32, 64, 0},
       {DType::Q4_0, 128, 96, 19}, {DType::Q8_0, 20, 512, 1}, {DType::Q4_0, 48, 512, 1}};
   std::vector<std::vector<uint8_t>> bytes;
   std::vector<std::vector<float>> wf(shapes.size()), xs;
@@ -205,8 +206,8 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
 
 TEST(PackedPrepare, OtherTypesAndTheScalarIsaAreCopiedAsTheyAre) {
   std::vector<float> wf;
-  const std::vector<uint8_t> q = quantized(DType::Q6_K, 4, 256, wf);
-  TensorView w{DType::Q6_K, 2, {4, 256, 1, 1}, q.data()};
+  const std::vector<uint8_t> q = quantized(DType::Q5_K, 4, 256, wf);
+  TensorView w{DType::Q5_K, 2, {4, 256, 1, 1}, q.data()};
   const auto owner = kernels::prepare_weights(w);
   ASSERT_TRUE(owner);
   EXPECT_NE(w.data, q.data());

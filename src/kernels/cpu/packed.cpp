@@ -30,12 +30,18 @@ int64_t qs_bytes(DType type) {
 uint8_t qs_xor(DType type) {
   return type == DType::Q8_0 ? 0x80 : 0x00;
 }
-constexpr int64_t kQ4KChunk = kPackRows * (4 + 16 + kQK_K / 2);  // 2368
+constexpr int64_t kQ4KChunk = kPackRows * (4 + 16 + kQK_K / 2);                     // 2368
+constexpr int64_t kQ6KChunk = kPackRows * static_cast<int64_t>(sizeof(BlockQ6_K));  // 3360
+bool super_block(DType type) {
+  return type == DType::Q4_K || type == DType::Q6_K;
+}
 int64_t block_elems(DType type) {
-  return type == DType::Q4_K ? kQK_K : kQK;
+  return super_block(type) ? kQK_K : kQK;
 }
 int64_t chunk_bytes(DType type) {
-  return type == DType::Q4_K ? kQ4KChunk : kPackRows * (2 + qs_bytes(type));
+  if (type == DType::Q4_K) return kQ4KChunk;
+  if (type == DType::Q6_K) return kQ6KChunk;
+  return kPackRows * (2 + qs_bytes(type));
 }
 
 // Q4_K: one row's block ↔ its slots in a chunk.
@@ -68,6 +74,26 @@ void unpack_q4k(const uint8_t* chunk, int64_t r, BlockQ4_K& blk) {
     std::memcpy(blk.qs + 4 * j, chunk + 20 * kPackRows + (j * kPackRows + r) * 4, 4);
 }
 
+// Q6_K: one row's block ↔ its slots in a chunk (offsets in packed.h).
+void pack_q6k(const BlockQ6_K& blk, int64_t r, uint8_t* chunk) {
+  std::memcpy(chunk + 2 * r, &blk.d, 2);
+  for (int j = 0; j < kQK_K / 16; ++j)
+    std::memcpy(chunk + kQ6KScales + j * kPackRows + r, &blk.scales[j], 1);
+  for (int j = 0; j < kQK_K / 8; ++j)
+    std::memcpy(chunk + kQ6KLow + (j * kPackRows + r) * 4, blk.ql + 4 * j, 4);
+  for (int j = 0; j < kQK_K / 16; ++j)
+    std::memcpy(chunk + kQ6KHigh + (j * kPackRows + r) * 4, blk.qh + 4 * j, 4);
+}
+void unpack_q6k(const uint8_t* chunk, int64_t r, BlockQ6_K& blk) {
+  std::memcpy(&blk.d, chunk + 2 * r, 2);
+  for (int j = 0; j < kQK_K / 16; ++j)
+    std::memcpy(&blk.scales[j], chunk + kQ6KScales + j * kPackRows + r, 1);
+  for (int j = 0; j < kQK_K / 8; ++j)
+    std::memcpy(blk.ql + 4 * j, chunk + kQ6KLow + (j * kPackRows + r) * 4, 4);
+  for (int j = 0; j < kQK_K / 16; ++j)
+    std::memcpy(blk.qh + 4 * j, chunk + kQ6KHigh + (j * kPackRows + r) * 4, 4);
+}
+
 std::shared_mutex g_mutex;
 std::unordered_set<const void*>& registry() {
   static std::unordered_set<const void*> r;
@@ -77,7 +103,7 @@ std::unordered_set<const void*>& registry() {
 }  // namespace
 
 bool packable(DType type) {
-  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K;
+  return type == DType::Q4_0 || type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K;
 }
 
 int64_t packed_bytes(DType type, int64_t n, int64_t k) {
@@ -106,6 +132,12 @@ void pack_weights(DType type, const uint8_t* src, int64_t n, int64_t k, uint8_t*
           pack_q4k(q, r, chunk);
           continue;
         }
+        if (type == DType::Q6_K) {
+          BlockQ6_K q;
+          std::memcpy(&q, blk, sizeof q);
+          pack_q6k(q, r, chunk);
+          continue;
+        }
         std::memcpy(chunk + 2 * r, blk, 2);
         const uint32_t x4 = x * 0x01010101u;
         for (int64_t j = 0; j < words; ++j) {
@@ -130,6 +162,12 @@ void unpack_row(DType type, const uint8_t* packed, int64_t /*n*/, int64_t k, int
     if (type == DType::Q4_K) {
       BlockQ4_K q;
       unpack_q4k(chunk, r, q);
+      std::memcpy(blk, &q, sizeof q);
+      continue;
+    }
+    if (type == DType::Q6_K) {
+      BlockQ6_K q;
+      unpack_q6k(chunk, r, q);
       std::memcpy(blk, &q, sizeof q);
       continue;
     }
@@ -161,7 +199,7 @@ namespace {
 bool preparable(const TensorView& w) {
   using namespace cpu;
   if (w.n_dims != 2 || !w.data || !packable(w.dtype)) return false;
-  if (w.cols() % (w.dtype == DType::Q4_K ? kQK_K : kQK) != 0) return false;
+  if (w.cols() % block_elems(w.dtype) != 0) return false;
   return find_packed_kernel(w.dtype, active_isa()) != nullptr;
 }
 

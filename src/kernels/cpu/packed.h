@@ -27,6 +27,12 @@ inline constexpr int kPackRows = 16;
 // and m[8][16] (the 6-bit scales and mins unpacked to bytes, group-major), then q[32][16] u32
 // words: word j of row r = bytes 4j..4j+3 of its qs (low nibbles: group 2(j/8), high: 2(j/8)+1,
 // elements 4(j%8)..+3 of the group). 2368 bytes per 16 rows (GGUF: 2304).
+//
+// Q6_K (per super-block of 256, the GGUF bytes exactly): d[16] (fp16), sc[16][16] (int8 scales,
+// sub-block-major), ql[32][16] and qh[16][16] u32 words: word j of row r = bytes 4j..4j+3 of its ql
+// or qh. 3360 bytes per 16 rows, as in the file.
+inline constexpr int64_t kQ6KScales = 2 * kPackRows, kQ6KLow = 18 * kPackRows,
+                         kQ6KHigh = 18 * kPackRows + 128 * kPackRows;
 
 // Per activation row and block: its Q8_0 scale as f32 and −offset·Σq (the weight offset's share,
 // an exact integer), computed once per matmul call and shared by every weight group.

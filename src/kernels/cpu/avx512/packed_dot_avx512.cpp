@@ -148,6 +148,81 @@ void tile_q4k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
   for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * out_stride, keep, acc[c]);
 }
 
+// Q6_K: per 16-element sub-block j the four 4-byte words of each row are rebuilt as unsigned
+// 6-bit values (low nibble from ql, top two bits from qh, as ggml lays them out), their VPDPBUSDs
+// with the activation bytes summed exactly, and scaled by the row's int8 scale in the lane
+// (VPMULLD). The −32 offset of every value enters once per super-block as 32·Σ_j s_j·bsum_j
+// (VPDPWSSD of the scale pairs against the Q8_K block's 16-element sums). Exact in int32: |Σ| ≤
+// 16·(16·63·128·128 + 32·128·2048). One FMA per super-block applies d·d_a.
+template <int NC>
+void tile_q6k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, float* out,
+                 int64_t out_stride, int n_rows) {
+  static_assert(NC <= 8);
+  constexpr int64_t kChunk = kPackRows * static_cast<int64_t>(sizeof(BlockQ6_K));
+  constexpr int64_t kAct = sizeof(BlockQ8_K);
+  const int64_t nb = n / kQK_K;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  __m512 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kChunk;
+    __m512i isum[NC];
+    for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
+    for (int j = 0; j < kQK_K / 16; ++j) {
+      // Sub-block j: elements 128h + 32q + 16i .. +15 for h = j/8, q = (j%8)/2, i = j%2; word t of
+      // the four (t = 4i..4i+3) is ql word 16h + 8(q%2) + t (nibble q/2) and qh word 8h + t
+      // (bits 2q, 2q+1).
+      const int h = j / 8, q = j % 8 / 2, i = j % 2;
+      __m512i u[4];
+      for (int t = 0; t < 4; ++t) {
+        const int64_t tw = 4 * i + t;
+        const __m512i lo = _mm512_loadu_si512(ch + kQ6KLow + (16 * h + 8 * (q % 2) + tw) * 64);
+        const __m512i hi = _mm512_loadu_si512(ch + kQ6KHigh + (8 * h + tw) * 64);
+        const __m512i nib = _mm512_and_si512(q < 2 ? lo : _mm512_srli_epi16(lo, 4), m4);
+        // bits 2q, 2q+1 of each qh byte moved to bits 4, 5
+        const __m512i top = q == 0   ? _mm512_slli_epi16(hi, 4)
+                            : q == 1 ? _mm512_slli_epi16(hi, 2)
+                            : q == 2 ? hi
+                                     : _mm512_srli_epi16(hi, 2);
+        u[t] = _mm512_or_si512(nib, _mm512_and_si512(top, m30));
+      }
+      const __m512i sc = _mm512_cvtepi8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ch + kQ6KScales + j * kPackRows)));
+      const int64_t e0 = 128 * h + 32 * q + 16 * i;
+      for (int c = 0; c < NC; ++c) {
+        const uint8_t* a = act + c * act_stride + b * kAct + 4 + e0;
+        __m512i d = _mm512_setzero_si512();
+        for (int t = 0; t < 4; ++t) d = _mm512_dpbusd_epi32(d, u[t], bcast_u32(a + 4 * t));
+        isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d, sc));
+      }
+    }
+    // sp[p], lane r: s_{2p} | s_{2p+1} << 16 (int16 pairs for VPDPWSSD)
+    __m512i sp[8];
+    for (int p = 0; p < 8; ++p) {
+      const __m512i s0 = _mm512_cvtepi8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ch + kQ6KScales + 2 * p * kPackRows)));
+      const __m512i s1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(ch + kQ6KScales + (2 * p + 1) * kPackRows)));
+      sp[p] = _mm512_or_si512(_mm512_and_si512(s0, _mm512_set1_epi32(0xFFFF)),
+                              _mm512_slli_epi32(s1, 16));
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ch)));
+    for (int c = 0; c < NC; ++c) {
+      const uint8_t* blk = act + c * act_stride + b * kAct;
+      const uint8_t* bsums = blk + 4 + kQK_K;  // int16[16]
+      __m512i off = _mm512_setzero_si512();
+      for (int p = 0; p < 8; ++p) off = _mm512_dpwssd_epi32(off, sp[p], bcast_u32(bsums + 4 * p));
+      float da;
+      std::memcpy(&da, blk, sizeof da);
+      const __m512i total = _mm512_sub_epi32(isum[c], _mm512_slli_epi32(off, 5));
+      acc[c] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(dw, _mm512_set1_ps(da)), acc[c]);
+    }
+  }
+  const __mmask16 keep = static_cast<__mmask16>((1u << n_rows) - 1);
+  for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * out_stride, keep, acc[c]);
+}
+
 template <bool kQ4>
 void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, const void* info_v,
           int64_t info_stride, int n_cols, float* out, int64_t out_stride, int n_rows) {
@@ -186,11 +261,33 @@ void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
   }
 }
 
+void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+              const void* /*info*/, int64_t /*info_stride*/, int n_cols, float* out,
+              int64_t out_stride, int n_rows) {
+  switch (n_cols) {
+#define LATENT_CASE(NC) \
+  case NC:              \
+    return tile_q6k_nc<NC>(n, w, act, act_stride, out, out_stride, n_rows);
+    LATENT_CASE(1)
+    LATENT_CASE(2)
+    LATENT_CASE(3)
+    LATENT_CASE(4)
+    LATENT_CASE(5)
+    LATENT_CASE(6)
+    LATENT_CASE(7)
+    LATENT_CASE(8)
+#undef LATENT_CASE
+    default:
+      break;
+  }
+}
+
 static_assert(kPackRows == 16);
 
 const PackedKernel kQ4_0{DType::Q8_0, 8, 8, tile<true>};
 const PackedKernel kQ8_0{DType::Q8_0, 128, 8, tile<false>};
 const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile_q4k};
+const PackedKernel kQ6_K{DType::Q8_K, 0, 8, tile_q6k};
 
 }  // namespace
 
@@ -202,6 +299,8 @@ const PackedKernel* packed_kernel_avx512(DType weight) {
       return &kQ8_0;
     case DType::Q4_K:
       return &kQ4_K;
+    case DType::Q6_K:
+      return &kQ6_K;
     default:
       return nullptr;
   }
