@@ -116,9 +116,23 @@ void tile_q4k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
       for (int c = 0; c < NC; ++c) {
         const uint8_t* a = act + c * act_stride + b * kAct + 4 + 64 * h;
         __m512i d0 = _mm512_setzero_si512(), d1 = _mm512_setzero_si512();
-        for (int t = 0; t < 8; ++t) {
-          d0 = _mm512_dpbusd_epi32(d0, u[t], bcast_u32(a + 4 * t));
-          d1 = _mm512_dpbusd_epi32(d1, u[8 + t], bcast_u32(a + 32 + 4 * t));
+        if constexpr (NC <= 2) {
+          // Few activation rows leave the VPDPBUSD chains' latency exposed: four chains instead
+          // of two (integer sums, so the split changes no result).
+          __m512i e0 = _mm512_setzero_si512(), e1 = _mm512_setzero_si512();
+          for (int t = 0; t < 4; ++t) {
+            d0 = _mm512_dpbusd_epi32(d0, u[t], bcast_u32(a + 4 * t));
+            e0 = _mm512_dpbusd_epi32(e0, u[4 + t], bcast_u32(a + 16 + 4 * t));
+            d1 = _mm512_dpbusd_epi32(d1, u[8 + t], bcast_u32(a + 32 + 4 * t));
+            e1 = _mm512_dpbusd_epi32(e1, u[12 + t], bcast_u32(a + 48 + 4 * t));
+          }
+          d0 = _mm512_add_epi32(d0, e0);
+          d1 = _mm512_add_epi32(d1, e1);
+        } else {
+          for (int t = 0; t < 8; ++t) {
+            d0 = _mm512_dpbusd_epi32(d0, u[t], bcast_u32(a + 4 * t));
+            d1 = _mm512_dpbusd_epi32(d1, u[8 + t], bcast_u32(a + 32 + 4 * t));
+          }
         }
         isum[c] = _mm512_add_epi32(
             isum[c], _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1)));
@@ -166,6 +180,11 @@ void tile_q6k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
   for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* ch = w + b * kChunk;
+    // A sub-block's words sit in three regions of the chunk, visited back and forth, which the
+    // hardware prefetcher does not follow: fetch the chunk after next explicitly (decode streamed
+    // at ~0.45 of the read bandwidth without this, ~0.9 with; one chunk ahead or four: less).
+    for (int64_t l = 0; l < kChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + 2 * kChunk + l), _MM_HINT_T0);
     __m512i isum[NC];
     for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
     for (int j = 0; j < kQK_K / 16; ++j) {
