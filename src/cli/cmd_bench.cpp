@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "cli/commands.h"
@@ -98,10 +99,20 @@ struct Report {
   BenchSamples s;
   MeanSd pp, tg;
   Ceilings c;
+  // Best pass of the bandwidth probe right before each timed tg run, and the mean over the runs of
+  // tg_i ÷ (that probe ÷ bytes per token): each run against the bandwidth of its own moment.
+  std::vector<double> probe_bytes_per_s;
+  double tg_paired = 0.0;
   double peak = 0.0, pp_roof = 0.0, tg_roof = 0.0;  // ops/s, tokens/s, tokens/s
   bool ran_pp() const { return !s.pp_tokens_per_s.empty(); }
   bool ran_tg() const { return !s.tg_tokens_per_s.empty(); }
 };
+
+std::vector<double> gbs(const std::vector<double>& bytes_per_s) {
+  std::vector<double> v;
+  for (double b : bytes_per_s) v.push_back(b / 1e9);
+  return v;
+}
 
 void print_json(const Report& r) {
   const BenchArgs& a = *r.args;
@@ -138,6 +149,8 @@ void print_json(const Report& r) {
       {"pp_peak_gops", r.peak / 1e9},
       {"tg_roofline_tokens_per_s", r.tg_roof},
       {"tg_roofline_fraction", or_null(r.ran_tg(), r.tg.mean / r.tg_roof)},
+      {"read_bandwidth_before_tg_runs_gbs", gbs(r.probe_bytes_per_s)},
+      {"tg_roofline_fraction_paired", or_null(r.ran_tg(), r.tg_paired)},
       {"pp_roofline_tokens_per_s", r.pp_roof},
       {"pp_peak_fraction", or_null(r.ran_pp(), r.pp.mean / r.pp_roof)},
       {"rss_peak_bytes", r.rss},
@@ -183,6 +196,13 @@ void print_table(const Report& r) {
   if (r.c.bf16 > 0)
     std::printf(" | bf16 %.0f GFLOP/s (%s)", r.c.bf16 / 1e9,
                 kernels::peak_instruction(PeakKind::kBf16Dot));
+  if (r.ran_tg()) {
+    std::printf("\ntg against the bandwidth read right before each run: %.1f %% (",
+                100.0 * r.tg_paired);
+    for (size_t i = 0; i < r.probe_bytes_per_s.size(); ++i)
+      std::printf("%s%.1f GB/s", i ? ", " : "", r.probe_bytes_per_s[i] / 1e9);
+    std::printf(")");
+  }
   std::printf("\nmemory: peak RSS %s vs file %s + KV cache %s = %s\n", mib(r.rss).c_str(),
               mib(r.file_bytes).c_str(), mib(r.kv_bytes).c_str(),
               mib(r.file_bytes + r.kv_bytes).c_str());
@@ -205,19 +225,20 @@ int bench(BenchArgs a) {
   r.args = &a;
   r.threads = kernels::num_threads();
   kernels::ReadBandwidth probes;
-  bool probed = false;
   a.opt.progress = [&](const char* test, int run, int runs) {
     progress(test, run, runs);
     if (std::string(test) != "tg" || run == 0) return;
-    if (!probed) r.rss = peak_rss_bytes();  // before any bandwidth buffer exists
-    probed = true;
-    merge(probes, kernels::measure_read_bandwidth(a.bandwidth_mib << 20, r.threads, 0.0));
+    if (r.probe_bytes_per_s.empty()) r.rss = peak_rss_bytes();  // before any bandwidth buffer
+    const kernels::ReadBandwidth probe =
+        kernels::measure_read_bandwidth(a.bandwidth_mib << 20, r.threads, 0.0);
+    r.probe_bytes_per_s.push_back(probe.best_bytes_per_s);
+    merge(probes, probe);
   };
   std::fprintf(stderr, "bench: loading %s\n", a.model.c_str());
   auto model = Model::load(a.model);
   r.cost = model_cost(*model);
   r.s = run_bench(*model, a.opt);
-  if (!probed) r.rss = peak_rss_bytes();
+  if (r.probe_bytes_per_s.empty()) r.rss = peak_rss_bytes();
   std::fprintf(stderr, "\rbench: measuring ceilings         ");
   std::fflush(stderr);
   r.arith = prefill_arithmetic(r.cost.main_type);
@@ -233,6 +254,9 @@ int bench(BenchArgs a) {
   r.pp = mean_sd(r.s.pp_tokens_per_s);
   r.tg = mean_sd(r.s.tg_tokens_per_s);
   r.tg_roof = r.c.bw.best_bytes_per_s / static_cast<double>(r.cost.bytes_per_token);
+  for (size_t i = 0; i < r.probe_bytes_per_s.size(); ++i)
+    r.tg_paired += r.s.tg_tokens_per_s[i] * static_cast<double>(r.cost.bytes_per_token) /
+                   r.probe_bytes_per_s[i] / static_cast<double>(r.probe_bytes_per_s.size());
   // BF16 without a BF16 instruction runs as FP32 FMAs.
   r.peak = r.arith == "int8" ? r.c.int8 : r.arith == "bf16" && r.c.bf16 > 0 ? r.c.bf16 : r.c.fp32;
   r.pp_roof = r.peak / r.cost.flops_per_token;

@@ -77,6 +77,15 @@ void expect_consistent(const json& j, int reps) {
   expect_near_rel(flops, 2.0 * j["matrix_params"].get<double>(), "flops = 2 x matrix params");
   EXPECT_GE(j["read_bandwidth_gbs"].get<double>(), j["read_bandwidth_mean_gbs"].get<double>());
   EXPECT_EQ(j["reps"], reps);
+  // Each tg run against the probe taken right before it, averaged over the runs.
+  ASSERT_EQ(j["read_bandwidth_before_tg_runs_gbs"].size(), static_cast<size_t>(reps));
+  double paired = 0.0;
+  for (int i = 0; i < reps; ++i) {
+    const double probe = j["read_bandwidth_before_tg_runs_gbs"][i].get<double>();
+    EXPECT_LE(probe, j["read_bandwidth_gbs"].get<double>()) << "the ceiling is the best pass";
+    paired += j["tg_samples"][i].get<double>() * bytes / (probe * 1e9) / reps;
+  }
+  expect_near_rel(j["tg_roofline_fraction_paired"], paired, "tg_roofline_fraction_paired");
   // Three passes right before each timed tg run, at least three more after the tests.
   EXPECT_EQ(j["read_bandwidth_passes_between_tg_runs"], 3 * reps);
   EXPECT_GE(j["read_bandwidth_passes"].get<int>(), 3 * reps + 3);
