@@ -121,7 +121,7 @@ namespace {
 // without them GCC 12 stores them to the stack every iteration (MLA decode 73 → 160 GFLOP/s).
 template <int NH, int NB>
 void wide_scores(const float* q, int64_t dp, const float* kh, const int64_t* off, int64_t nv,
-                 __mmask16 tail, float (*s)[16]) {
+                 __mmask16 tail, float* s) {
   __m512 dot[NH][NB];
 #pragma GCC unroll 4
   for (int h = 0; h < NH; ++h)
@@ -142,7 +142,7 @@ void wide_scores(const float* q, int64_t dp, const float* kh, const int64_t* off
 #pragma GCC unroll 4
   for (int h = 0; h < NH; ++h)
 #pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b) s[h][b] = hsum(dot[h][b]);
+    for (int b = 0; b < NB; ++b) s[16 * h + b] = hsum(dot[h][b]);  // rows of 16 scores
 }
 
 // Slices i..i+NI of NH heads' accumulators (rows dp floats apart): a_h' = a_h·α_h + Σ_b
@@ -176,7 +176,7 @@ void wide_values(float* acc, int64_t dp, const float* vh, const int64_t* off, in
 
 constexpr int kWideBlock = 4;  // heads × rows (scores) and heads × slices (values) per call
 using WideScoresFn = void (*)(const float*, int64_t, const float*, const int64_t*, int64_t,
-                              __mmask16, float (*)[16]);
+                              __mmask16, float*);
 using WideValuesFn = void (*)(float*, int64_t, const float*, const int64_t*, int, const __mmask16*,
                               const float (*)[16], const float*);
 // [NH − 1][NB − 1] and [NH − 1][NI − 1].
@@ -233,9 +233,8 @@ void attention_heads_wide_avx512(const float* q, const PagedKvView& kv, const in
     for (int64_t h0 = 0; h0 < n_q; h0 += kWideBlock) {
       const int64_t nh = std::min<int64_t>(kWideBlock, n_q - h0);
       for (int b0 = 0; b0 < nb; b0 += kWideBlock)
-        kWideScores[nh - 1][std::min(kWideBlock, nb - b0) - 1](
-            reinterpret_cast<const float*>(qs + h0 * dp), dp, kh, off + b0, nv, tail,
-            reinterpret_cast<float(*)[16]>(&s[h0][b0]));
+        kWideScores[nh - 1][std::min(kWideBlock, nb - b0) - 1](qs + h0 * dp, dp, kh, off + b0, nv,
+                                                               tail, &s[h0][b0]);
     }
     for (int64_t h = 0; h < n_q; ++h)
       alpha[h] = sm[h].update(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s[h]), s[h]);
