@@ -14,7 +14,9 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "kernels/cpu/packed.h"
 #include "tensor/quant_blocks.h"
@@ -36,8 +38,8 @@ __m512i bcast_u32(const uint8_t* p) {
 // ~90%); with many activation rows, where the tile is compute-bound, one group was no slower.
 template <bool kQ4, int NC>
 void tile_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-             const ActBlockInfo* info, int64_t info_stride, float* out, int64_t out_stride,
-             int n_rows) {
+             const void* info_v, int64_t info_stride, float* out, int64_t out_stride, int n_rows) {
+  const auto* info = static_cast<const ActBlockInfo*>(info_v);
   static_assert(NC <= 8);
   constexpr int64_t kChunk = kPackRows * (2 + (kQ4 ? kQK / 2 : kQK));
   const int64_t nb = n / kQK;
@@ -88,8 +90,9 @@ void tile_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride
 // group sums, and one FMA per term applies d·d_a and dmin·d_a.
 template <int NC>
 void tile_q4k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-                 const ActSuperInfo* info, int64_t info_stride, float* out, int64_t out_stride,
+                 const void* info_v, int64_t info_stride, float* out, int64_t out_stride,
                  int n_rows) {
+  const auto* info = static_cast<const ActSuperInfo*>(info_v);
   static_assert(NC <= 4);
   constexpr int64_t kChunk = kPackRows * (4 + 16 + kQK_K / 2);
   constexpr int64_t kSc = 4 * kPackRows, kMin = 12 * kPackRows, kQ = 20 * kPackRows;
@@ -169,8 +172,9 @@ void tile_q4k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
 // (VPDPWSSD of the scale pairs against the Q8_K block's 16-element sums). Exact in int32: |Σ| ≤
 // 16·(16·63·128·128 + 32·128·2048). One FMA per super-block applies d·d_a.
 template <int NC>
-void tile_q6k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, float* out,
-                 int64_t out_stride, int n_rows) {
+void tile_q6k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+                 const void* /*info: the Q8_K blocks hold what it needs*/, int64_t /*info_stride*/,
+                 float* out, int64_t out_stride, int n_rows) {
   static_assert(NC <= 8);
   constexpr int64_t kChunk = kPackRows * static_cast<int64_t>(sizeof(BlockQ6_K));
   constexpr int64_t kAct = sizeof(BlockQ8_K);
@@ -242,71 +246,46 @@ void tile_q6k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
   for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * out_stride, keep, acc[c]);
 }
 
-template <bool kQ4>
-void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, const void* info_v,
+using TileNc = void (*)(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+                        const void* info, int64_t info_stride, float* out, int64_t out_stride,
+                        int n_rows);
+// Each kernel family's instantiations by activation-row count: K::fn<NC>.
+struct Q4_0Tiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_nc<true, NC>;
+};
+struct Q8_0Tiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_nc<false, NC>;
+};
+struct Q4_KTiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_q4k_nc<NC>;
+};
+struct Q6_KTiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_q6k_nc<NC>;
+};
+
+template <class K, int... I>
+constexpr std::array<TileNc, sizeof...(I)> tiles_by_cols(std::integer_sequence<int, I...>) {
+  return {K::template fn<I + 1>...};
+}
+
+// PackedKernel::tile: the instantiation for n_cols (1..kMaxCols) activation rows.
+template <class K, int kMaxCols>
+void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, const void* info,
           int64_t info_stride, int n_cols, float* out, int64_t out_stride, int n_rows) {
-  const auto* info = static_cast<const ActBlockInfo*>(info_v);
-  switch (n_cols) {
-#define LATENT_CASE(NC) \
-  case NC:              \
-    return tile_nc<kQ4, NC>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-    LATENT_CASE(1)
-    LATENT_CASE(2)
-    LATENT_CASE(3)
-    LATENT_CASE(4)
-    LATENT_CASE(5)
-    LATENT_CASE(6)
-    LATENT_CASE(7)
-    LATENT_CASE(8)
-#undef LATENT_CASE
-    default:
-      break;
-  }
-}
-
-void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-              const void* info_v, int64_t info_stride, int n_cols, float* out, int64_t out_stride,
-              int n_rows) {
-  const auto* info = static_cast<const ActSuperInfo*>(info_v);
-  switch (n_cols) {
-    case 1:
-      return tile_q4k_nc<1>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-    case 2:
-      return tile_q4k_nc<2>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-    case 3:
-      return tile_q4k_nc<3>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-    default:
-      return tile_q4k_nc<4>(n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-  }
-}
-
-void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-              const void* /*info*/, int64_t /*info_stride*/, int n_cols, float* out,
-              int64_t out_stride, int n_rows) {
-  switch (n_cols) {
-#define LATENT_CASE(NC) \
-  case NC:              \
-    return tile_q6k_nc<NC>(n, w, act, act_stride, out, out_stride, n_rows);
-    LATENT_CASE(1)
-    LATENT_CASE(2)
-    LATENT_CASE(3)
-    LATENT_CASE(4)
-    LATENT_CASE(5)
-    LATENT_CASE(6)
-    LATENT_CASE(7)
-    LATENT_CASE(8)
-#undef LATENT_CASE
-    default:
-      break;
-  }
+  static constexpr auto table = tiles_by_cols<K>(std::make_integer_sequence<int, kMaxCols>{});
+  table[n_cols - 1](n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
 }
 
 static_assert(kPackRows == 16);
 
-const PackedKernel kQ4_0{DType::Q8_0, 8, 8, tile<true>};
-const PackedKernel kQ8_0{DType::Q8_0, 128, 8, tile<false>};
-const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile_q4k};
-const PackedKernel kQ6_K{DType::Q8_K, 0, 8, tile_q6k};
+const PackedKernel kQ4_0{DType::Q8_0, 8, 8, tile<Q4_0Tiles, 8>};
+const PackedKernel kQ8_0{DType::Q8_0, 128, 8, tile<Q8_0Tiles, 8>};
+const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile<Q4_KTiles, 4>};
+const PackedKernel kQ6_K{DType::Q8_K, 0, 8, tile<Q6_KTiles, 8>};
 
 }  // namespace
 
