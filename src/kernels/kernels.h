@@ -40,10 +40,10 @@ struct MatmulJob {
 void matmul_batch(std::span<const MatmulJob> jobs);
 
 // Optional, at load: re-lays out a 2-D matmul weight for the active ISA's fastest kernel (Q4_0,
-// Q8_0 and Q4_K on AVX-512: rows interleaved in groups of 16), or copies it as it is where there
-// is no such layout, and points w.data at the new buffer, which the returned handle owns (the view
-// is valid while it lives). Returns nullptr and leaves w alone if w is not a 2-D weight with data.
-// Every kernel still accepts the view at any ISA (matmul and get_rows read a prepared buffer
+// Q8_0, Q4_K and Q6_K on AVX-512: rows interleaved in groups of 16), or copies it as it is where
+// there is no such layout, and points w.data at the new buffer, which the returned handle owns (the
+// view is valid while it lives). Returns nullptr and leaves w alone if w is not a 2-D weight with
+// data. Every kernel still accepts the view at any ISA (matmul and get_rows read a prepared buffer
 // through an exact unpack where they lack a packed path), but the results of the packed kernel are
 // its own: prepare a weight for all its calls or none.
 std::shared_ptr<const void> prepare_weights(TensorView& w);
