@@ -59,6 +59,15 @@ void matmul_reference(const float* x, int64_t m, const TensorView& w, float* out
   }
 }
 
+// The calling thread's work ranges, reset for a region of n_units over nt threads. A pointer, to be
+// captured before the region: inside it a thread_local name is each worker's own (empty) object.
+// One object serves every region (the kernels' regions never nest).
+cpu::UnitRanges* ranges_for_region(int64_t n_units, int nt) {
+  static thread_local cpu::UnitRanges ranges;
+  ranges.reset(n_units, nt);
+  return &ranges;
+}
+
 // Weight rows per cache block: a block stays in L1/L2 while every activation row streams past it.
 constexpr int64_t kBlockRows = 16;
 
@@ -78,9 +87,7 @@ void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const Tens
   // one sequential run instead of kTileRows interleaved ones (F16 decode ~5% faster). Each output
   // is computed the same way whatever the tile's rows, so this changes no result.
   const bool one_stream = m == 1;
-  static thread_local cpu::UnitRanges unit_ranges;
-  unit_ranges.reset((n + kBlockRows - 1) / kBlockRows, nt);
-  cpu::UnitRanges* const ranges = &unit_ranges;  // the workers' own would be empty
+  cpu::UnitRanges* const ranges = ranges_for_region((n + kBlockRows - 1) / kBlockRows, nt);
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
@@ -259,9 +266,7 @@ void run_packed(std::vector<PackedJob>& jobs) {
     return std::upper_bound(starts.begin(), starts.end(), i) - starts.begin() - 1;
   };
   const int nt = threads_for(groups, macs);
-  static thread_local cpu::UnitRanges unit_ranges;
-  unit_ranges.reset(units_at.back(), nt);
-  cpu::UnitRanges* const ranges = &unit_ranges;  // the workers' own would be empty
+  cpu::UnitRanges* const ranges = ranges_for_region(units_at.back(), nt);
 #pragma omp parallel num_threads(nt)
   {
 #pragma omp for schedule(static)
