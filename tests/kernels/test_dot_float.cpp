@@ -38,9 +38,18 @@ bool have(Isa isa) {
 
 // f32 accumulation: each lane's chain holds ≤ ⌈k/8⌉ products (8 or 16 lanes, a product is exact),
 // then ≤ 4 levels of horizontal adds, so |error| ≤ (⌈k/8⌉ + 5)·2^-24·Σ|w·a| (first-order bound).
-// Rounding activations to bf16 (8 significant bits, unit roundoff 2^-8) adds ≤ 2^-8·Σ|w·a|.
-double bound(int64_t k, bool bf16_act, double mag) {
-  return ((k + 7) / 8 + 5) * 0x1p-24 * mag + (bf16_act ? 0x1p-8 * mag : 0.0) + 1e-30;
+// Rounding activations to bf16 (8 significant bits, unit roundoff 2^-8) adds ≤ 2^-8·Σ|w·a|, to
+// f16 (11 significant bits, after an exact power-of-two scaling) ≤ 2^-11·Σ|w·a|.
+// A kernel whose decode variant (one_row) reads f16 activations rounds them to f16 in both.
+double act_roundoff(const DotKernel* dk) {
+  if (!dk) return 0.0;
+  if (dk->act_type == DType::BF16) return 0x1p-8;
+  if (dk->act_type == DType::F16 || (dk->one_row && dk->one_row->act_type == DType::F16))
+    return 0x1p-11;
+  return 0.0;
+}
+double bound(int64_t k, double roundoff, double mag) {
+  return ((k + 7) / 8 + 5) * 0x1p-24 * mag + roundoff * mag + 1e-30;
 }
 
 struct Named {
@@ -58,6 +67,10 @@ std::vector<Named> kernels_under_test() {
   }
   v.push_back({"avx512_dpbf16", kernels::cpu::bf16_dot_avx512_dpbf16(), Isa::kAvx512, DType::BF16});
   v.push_back({"avx512_widen", kernels::cpu::bf16_dot_avx512_widen(), Isa::kAvx512, DType::BF16});
+  const DotKernel f16act = kernels::cpu::f16_dot_avx512_f16act();
+  v.push_back({"avx512_f16act", f16act, Isa::kAvx512, DType::F16});
+  v.push_back({"avx512_f16act_one_row", *f16act.one_row, Isa::kAvx512, DType::F16});
+  v.push_back({"avx512_f32act", kernels::cpu::f16_dot_avx512_f32act(), Isa::kAvx512, DType::F16});
   return v;
 }
 
@@ -65,7 +78,7 @@ std::vector<Named> kernels_under_test() {
 // element from the allocation (misaligned), output with a stride larger than nr.
 void check_tile(const Named& kt, int64_t k, int nr, int nc, uint32_t seed) {
   const int64_t wb = dtype_row_bytes(kt.type, k), eb = dtype_row_bytes(kt.type, 1);
-  const int64_t ab = dtype_row_bytes(kt.dk.act_type, k), aeb = dtype_row_bytes(kt.dk.act_type, 1);
+  const int64_t ab = act_row_bytes(kt.dk, k), aeb = dtype_row_bytes(kt.dk.act_type, 1);
   auto wf = randn(nr * k, seed), x = randn(nc * k + 1, seed + 1);
   std::vector<uint8_t> w(nr * wb + eb), act(nc * ab + aeb);
   std::vector<float> deq(nr * k);
@@ -78,7 +91,6 @@ void check_tile(const Named& kt, int64_t k, int nr, int nc, uint32_t seed) {
   const int64_t os = nr + 3;
   std::vector<float> out(nc * os, NAN);
   kt.dk.tile(k, w.data() + eb, wb, nr, act.data() + aeb, ab, nc, out.data(), os);
-  const bool bf16_act = kt.dk.act_type == DType::BF16;
   for (int c = 0; c < nc; ++c)
     for (int r = 0; r < nr; ++r) {
       const float* a = x.data() + 1 + c * k;
@@ -86,11 +98,11 @@ void check_tile(const Named& kt, int64_t k, int nr, int nc, uint32_t seed) {
       double exact = 0, mag = 0;
       for (int64_t i = 0; i < k; ++i) exact += double(a[i]) * wr[i], mag += std::fabs(a[i] * wr[i]);
       const float got = out[c * os + r];
-      const double b = bound(k, bf16_act, mag);
+      const double b = bound(k, act_roundoff(&kt.dk), mag);
       EXPECT_NEAR(got, exact, b) << kt.name << " " << dtype_name(kt.type) << " k=" << k << " tile "
                                  << nr << "x" << nc << " r=" << r << " c=" << c;
       // ref::dot is itself within the f32 bound of exact.
-      EXPECT_NEAR(got, kernels::ref::dot(a, wr, k), b + bound(k, false, mag));
+      EXPECT_NEAR(got, kernels::ref::dot(a, wr, k), b + bound(k, 0.0, mag));
     }
   for (int c = 0; c < nc; ++c)
     for (int r = nr; r < os; ++r) EXPECT_TRUE(std::isnan(out[c * os + r])) << "wrote past nr";
@@ -113,6 +125,55 @@ TEST(DotFloat, TilesOverAwkwardSizes) {
   }
 }
 
+// F16 weights on AVX-512 round activations to f16 after scaling each row by a power of two: rows
+// far outside f16's range (65504 overflows, below 6e-5 loses bits to subnormals) keep the 2^-11
+// bound, a non-finite input stays non-finite, and the decode kernel (f16 rows) gives the batch
+// kernel's (the same values widened to f32) results bit for bit.
+TEST(DotFloat, F16ActivationsKeepPrecisionAtAnyMagnitude) {
+  if (!have(Isa::kAvx512)) GTEST_SKIP() << "needs avx512";
+  const DotKernel batch = kernels::cpu::f16_dot_avx512_f16act();
+  ASSERT_TRUE(batch.one_row);
+  const DotKernel& one = *batch.one_row;
+  for (int64_t k : {1, 15, 16, 300, 5632}) {
+    const int64_t wb = dtype_row_bytes(DType::F16, k);
+    const auto wf = randn(4 * k, 3);
+    std::vector<uint8_t> w(4 * wb);
+    std::vector<float> deq(4 * k);
+    quantize_row(DType::F16, wf.data(), w.data(), 4 * k);
+    dequantize_row(DType::F16, w.data(), deq.data(), 4 * k);
+    std::vector<uint8_t> a_one(act_row_bytes(one, k)), a_batch(act_row_bytes(batch, k));
+    for (double scale : {1e-30, 1e-9, 1e-3, 1.0, 7e4, 1e9, 1e30}) {
+      auto x = randn(k, 4);
+      for (float& v : x) v = static_cast<float>(v * scale);
+      one.convert_act(x.data(), a_one.data(), k);
+      batch.convert_act(x.data(), a_batch.data(), k);
+      float got[4], got_batch[4];
+      one.tile(k, w.data(), wb, 4, a_one.data(), 0, 1, got, 1);
+      batch.tile(k, w.data(), wb, 4, a_batch.data(), 0, 1, got_batch, 1);
+      for (int r = 0; r < 4; ++r) {
+        double exact = 0, mag = 0;
+        for (int64_t i = 0; i < k; ++i)
+          exact += double(x[i]) * deq[r * k + i], mag += std::fabs(x[i] * deq[r * k + i]);
+        EXPECT_NEAR(got[r], exact, bound(k, 0x1p-11, mag)) << "k " << k << " scale " << scale;
+        if (scale >= 1e-9) {  // no partial sum below 2^-126
+          EXPECT_EQ(got[r], got_batch[r]) << "k " << k << " scale " << scale << " row " << r;
+        }
+      }
+    }
+    for (float bad : {INFINITY, -INFINITY, NAN}) {
+      auto x = randn(k, 5);
+      x[k / 2] = bad;
+      one.convert_act(x.data(), a_one.data(), k);
+      batch.convert_act(x.data(), a_batch.data(), k);
+      float got = 0, got_batch = 0;
+      one.tile(k, w.data(), wb, 1, a_one.data(), 0, 1, &got, 1);
+      batch.tile(k, w.data(), wb, 1, a_batch.data(), 0, 1, &got_batch, 1);
+      EXPECT_FALSE(std::isfinite(got)) << bad;
+      EXPECT_FALSE(std::isfinite(got_batch)) << bad;
+    }
+  }
+}
+
 // The public matmul on every ISA: the registered kernel for each type, through the tiling driver
 // (rows/cols 1..5, so partial tiles) and with enough rows to split across threads.
 TEST(DotFloat, MatmulThroughRegistryMatchesOracle) {
@@ -121,7 +182,7 @@ TEST(DotFloat, MatmulThroughRegistryMatchesOracle) {
     kernels::cpu::set_isa_cap(isa);
     for (DType t : {DType::F32, DType::F16, DType::BF16}) {
       const DotKernel* dk = kernels::cpu::find_dot_kernel(t, isa);
-      const bool bf16_act = dk && dk->act_type == DType::BF16;
+      const double roundoff = act_roundoff(dk);
       for (auto [m, n, k] : {std::tuple{1, 1, 1},
                              {5, 5, 67},
                              {3, 4, 33},
@@ -145,7 +206,7 @@ TEST(DotFloat, MatmulThroughRegistryMatchesOracle) {
               const double p = double(x[i * k + kk]) * deq[j * k + kk];
               exact += p, mag += std::fabs(p);
             }
-            EXPECT_NEAR(out[i * n + j], exact, bound(k, bf16_act, mag))
+            EXPECT_NEAR(out[i * n + j], exact, bound(k, roundoff, mag))
                 << isa_name(isa) << " " << dtype_name(t) << " m=" << m << " n=" << n << " k=" << k;
           }
       }

@@ -208,6 +208,10 @@ constexpr double kQuantTol = kF32Tol;
 // bounds it with margin yet still fails a wrong kernel (errors O(1)). AVX2 widens bf16 exactly
 // (f32 activations, measured 3e-7), so default_isa_tol keeps kQuantTol there.
 constexpr double kBf16Tol = 4 * 0x1p-8;
+// F16 on AVX-512 rounds activations to f16 (after an exact power-of-two scaling per row), read as
+// f16 in decode (~2× the decode streaming rate on wide rows). u = 2^-11 by the same argument; the
+// logits measured 7.7e-4 (2026-11-23; llama.cpp, which also rounds to f16: 6e-4 here). 4u = 2e-3.
+constexpr double kF16Tol = 4 * 0x1p-11;
 constexpr const char* kQuantShape =
     "--n-embd 256 --n-head 4 --n-head-kv 2 --n-ff 512 --n-vocab 600 --n-layer 2 --type ";
 
@@ -229,6 +233,7 @@ double default_isa_tol(const std::string& type) {
   const kernels::cpu::DotKernel* dk =
       t ? kernels::cpu::find_dot_kernel(*t, kernels::cpu::active_isa()) : nullptr;
   if (!dk) return kQuantTol;  // reference path
+  if (dk->one_row && dk->one_row->act_type == DType::F16) return kF16Tol;
   switch (dk->act_type) {
     case DType::BF16:
       return kBf16Tol;

@@ -71,10 +71,11 @@ cpu::UnitRanges* ranges_for_region(int64_t n_units, int nt) {
 // Weight rows per cache block: a block stays in L1/L2 while every activation row streams past it.
 constexpr int64_t kBlockRows = 16;
 
-void matmul_fast(const cpu::DotKernel& dk, const float* x, int64_t m, const TensorView& w,
+void matmul_fast(const cpu::DotKernel& batch_dk, const float* x, int64_t m, const TensorView& w,
                  float* out) {
+  const cpu::DotKernel& dk = m == 1 && batch_dk.one_row ? *batch_dk.one_row : batch_dk;
   const int64_t n = w.rows(), k = w.cols();
-  const int64_t act_bytes = dtype_row_bytes(dk.act_type, k), w_bytes = w.row_bytes();
+  const int64_t act_bytes = cpu::act_row_bytes(dk, k), w_bytes = w.row_bytes();
   // Grow-only: matmul runs on the engine thread, so one buffer serves every call.
   static thread_local std::vector<uint8_t> act;
   if (static_cast<int64_t>(act.size()) < m * act_bytes)

@@ -10,13 +10,17 @@
 
 namespace latent::kernels::cpu {
 
-// Float-weight dot kernels (F32, F16: f32 activations; BF16: see float_dot_avx512.cpp). A type
+// Float-weight dot kernels (F32: f32 activations; F16 and BF16: see float_dot_avx512.cpp). A type
 // without a kernel at that ISA returns a DotKernel with tile == nullptr.
 DotKernel float_dot_avx512(DType weight);
 DotKernel float_dot_avx2(DType weight);
 // The two BF16 strategies on AVX-512, exposed for bench_float: bf16 activations + vdpbf16ps, and
 // bf16 weights widened to f32 against f32 activations (exact products).
 DotKernel bf16_dot_avx512_dpbf16();
+// The two F16 strategies on AVX-512: activations rounded to f16 (scaled per row by a power of two;
+// the default; its one_row kernel reads them as f16), and f32 activations.
+DotKernel f16_dot_avx512_f16act();
+DotKernel f16_dot_avx512_f32act();
 DotKernel bf16_dot_avx512_widen();
 
 // Row-wise float ops for one ISA; every pointer is set.
