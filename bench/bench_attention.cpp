@@ -18,7 +18,11 @@ struct Shape {
   int64_t head, head_kv, dim;
   bool k_is_v;  // MLA: the latent row is both the key and the value
 };
-constexpr Shape kShapes[] = {{32, 4, 64, false}, {16, 1, 576, true}};
+// TinyLlama (8 query heads per KV head), DeepSeek-V2 MLA (latent rows), 2 query heads per KV head
+// at head_dim 128 (the smallest group the grouped kernel takes) and one (multi-head attention: the
+// per-head kernel, which measured faster there).
+constexpr Shape kShapes[] = {
+    {32, 4, 64, false}, {16, 1, 576, true}, {16, 8, 128, false}, {16, 16, 64, false}};
 
 std::vector<float> randn(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -28,7 +32,7 @@ std::vector<float> randn(size_t n, uint32_t seed) {
   return v;
 }
 
-// Args: first position, tokens, threads, shape (0 TinyLlama, 1 MLA).
+// Args: first position, tokens, threads, shape (index into kShapes).
 void BM_Attention(benchmark::State& state) {
   const int64_t first = state.range(0), n_tok = state.range(1);
   const Shape sh = kShapes[state.range(3)];
@@ -61,7 +65,7 @@ void BM_Attention(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Attention)
-    ->ArgNames({"first_pos", "tokens", "threads", "mla"})
+    ->ArgNames({"first_pos", "tokens", "threads", "shape"})
     ->Args({0, 512, 1, 0})
     ->Args({0, 512, 2, 0})
     ->Args({2048, 1, 1, 0})
@@ -69,6 +73,10 @@ BENCHMARK(BM_Attention)
     ->Args({0, 256, 2, 1})
     ->Args({512, 1, 2, 1})
     ->Args({2048, 1, 2, 1})
+    ->Args({0, 512, 2, 2})
+    ->Args({2048, 1, 2, 2})
+    ->Args({0, 512, 2, 3})
+    ->Args({2048, 1, 2, 3})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

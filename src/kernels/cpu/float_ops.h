@@ -35,11 +35,11 @@ struct FloatOps {
   // does not depend on the block size or on which blocks hold the rows.
   void (*attention_head)(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                          int64_t kv_head, float* out, const AttentionParams& p);
-  // Optional (null: the reference path): the same for kMaxFastHeadDim < head_dim ≤
-  // kMaxWideHeadDim (deepseek2's MLA attends over 576-float latent rows), with q and the
-  // accumulator in L1 scratch instead of registers, for n_q ≤ kMaxWideGroup consecutive query
-  // heads sharing kv_head (q and out point at the first, head_dim apart): each row is read once
-  // for all of them. A head's result does not depend on n_q.
+  // Optional (null: the reference path): the same for n_q ≤ kMaxWideGroup consecutive query heads
+  // sharing kv_head (q and out point at the first, head_dim apart), with q and the accumulator in
+  // L1 scratch instead of registers: each row is read once for all of them. Used for heads wider
+  // than kMaxFastHeadDim (deepseek2's MLA attends over 576-float latent rows) and for grouped-query
+  // attention. A head's result does not depend on n_q.
   void (*attention_heads_wide)(const float* q, const PagedKvView& kv, const int32_t* table,
                                int32_t pos, int64_t kv_head, int64_t n_q, float* out,
                                const AttentionParams& p) = nullptr;
