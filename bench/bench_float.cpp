@@ -66,8 +66,6 @@ void strategy_args(benchmark::internal::Benchmark* b) {
     for (int64_t m : {1, 512})
       for (auto [n, k] : {std::pair<int64_t, int64_t>{5632, 2048}, {2048, 5632}})
         for (int64_t th : {1, 2}) b->Args({s, m, n, k, th});
-  // All in L1 (16 weight rows and 16 activation rows of 512): the tile's own rate.
-  for (int64_t s : {0, 1}) b->Args({s, 16, 16, 512, 1});
 }
 
 BENCHMARK(BM_Bf16Strategy)->Apply(strategy_args)->Unit(benchmark::kMillisecond)->UseRealTime();
