@@ -19,7 +19,8 @@ using bench::make_weights;
 using bench::set_counters;
 using bench::Weights;
 
-// The matmul driver's loop (16-row blocks of 4×4 tiles), run with an explicit kernel. Args:
+// The matmul driver's loop (16-row blocks of the kernel's tiles, activation rows an odd number of
+// cache lines apart), run with an explicit kernel. Args:
 // strategy (0 widen, 1 dpbf16), M, N, K, threads.
 void BM_Bf16Strategy(benchmark::State& state) {
   kernels::cpu::set_isa_cap(kernels::cpu::Isa::kAvx512);
@@ -34,7 +35,7 @@ void BM_Bf16Strategy(benchmark::State& state) {
   const Weights w = make_weights(DType::BF16, n, k);
   const std::vector<float> x = make_act(m, k);
   std::vector<float> out(static_cast<size_t>(m * n));
-  const int64_t ab = dtype_row_bytes(dk.act_type, k), wb = w.view.row_bytes();
+  const int64_t ab = 64 * (((act_row_bytes(dk, k) + 63) / 64) | 1), wb = w.view.row_bytes();
   std::vector<uint8_t> act(static_cast<size_t>(m * ab));
   const auto* wp = static_cast<const uint8_t*>(w.view.data);
   for (auto _ : state) {
@@ -47,8 +48,8 @@ void BM_Bf16Strategy(benchmark::State& state) {
       const int64_t n1 = std::min(n, tiles * (tid + 1) / cnt * 4);
       for (int64_t jb = n0; jb < n1; jb += 16) {
         const int64_t je = std::min(n1, jb + 16);
-        for (int64_t i = 0; i < m; i += 4) {
-          const int cols = static_cast<int>(std::min<int64_t>(4, m - i));
+        for (int64_t i = 0; i < m; i += dk.max_cols) {
+          const int cols = static_cast<int>(std::min<int64_t>(dk.max_cols, m - i));
           for (int64_t j = jb; j < je; j += 4)
             dk.tile(k, wp + j * wb, wb, static_cast<int>(std::min<int64_t>(4, je - j)),
                     act.data() + i * ab, ab, cols, out.data() + i * n + j, n);

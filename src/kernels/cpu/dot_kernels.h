@@ -30,6 +30,7 @@ struct DotKernel {
   // Optional: the kernel for a single activation row (decode), with its own activation format and
   // results equal to this kernel's bit for bit, so a row's output does not depend on the batch.
   const DotKernel* one_row = nullptr;
+  int max_cols = kTileCols;  // activation rows per tile call, at most
 };
 
 // Bytes of one converted activation row of n elements.
