@@ -120,6 +120,12 @@ def main():
         summary["tests"][f"{test}{n}"] = row
     last = rounds[-1]["latent"]["json"]
     summary["read_bandwidth_gbs"] = [r["latent"]["bw"] for r in rounds]
+    # latent's tg against the bandwidth read right before each of its runs (the host's bandwidth
+    # moves between phases; llama-bench has no such probe, so its figure has only the round's).
+    paired = [r["latent"]["json"].get("tg_roofline_fraction_paired") for r in rounds]
+    paired = [x for x in paired if x is not None]
+    if paired:
+        summary["latent_tg_roofline_fraction_paired"] = sum(paired) / len(paired)
     summary["pp_peak_arithmetic"] = last["pp_peak_arithmetic"]
     summary["model_type"] = last["model_type"]
 
@@ -146,6 +152,9 @@ def main():
     print(f"rooflines from latent's ceilings of each round: read bandwidth {bws} GB/s; "
           f"prefill on the {last['pp_peak_arithmetic']} peak {last['pp_peak_gops']:.0f} GOP/s "
           f"(last round). The machine is shared: compare only figures from one run.")
+    if "latent_tg_roofline_fraction_paired" in summary:
+        print(f"latent tg against the bandwidth read right before each run: "
+              f"{pct(summary['latent_tg_roofline_fraction_paired'])}")
 
 
 if __name__ == "__main__":

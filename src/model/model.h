@@ -68,6 +68,7 @@ class Model {
   ModelConfig config_;
   Weights weights_;
   std::shared_ptr<const void> prepared_;  // the repacked weights' buffer weights_ points into
+  std::vector<uint8_t> small_tensors_;    // the norms, biases and router, copied out of the file
   Workspace ws_;
   std::vector<int32_t> seq_index_, logit_rows_;  // the single-sequence forward's batch, reused
 };
