@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "base/error.h"
 #include "common/testdata.h"
@@ -94,6 +95,42 @@ TEST(ModelLoad, TiedOutputUsesTokenEmbedding) {
   EXPECT_TRUE(m->weights().tied_output);
   EXPECT_EQ(m->weights().output.data, m->weights().token_embd.data);
   EXPECT_EQ(m->config().n_vocab, 67);
+}
+
+// After load the forward reads nothing of the mapped file but token_embd's rows: matrices live in
+// the kernels' buffer and the per-token vectors (norms, biases) in the model's own copy, so the
+// file's pages can stay released (a read of one norm would map a whole large folio around it).
+TEST(ModelLoad, ForwardReadsNothingOfTheFileButTokenEmbeddings) {
+  for (const char* arch : {"llama", "qwen2"}) {
+    TinyModelSpec s;
+    s.arch = arch;
+    const std::string path = test::temp_path(std::string("owned-") + arch + ".gguf");
+    test::write_tiny_model(path, s);
+    auto m = Model::load(path);
+    const GgufFile& f = m->file();
+    const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
+    ASSERT_NE(embd, nullptr);
+    const auto* base =
+        static_cast<const uint8_t*>(m->weights().token_embd.data) - f.data_offset() - embd->offset;
+    auto in_file = [&](const TensorView& t) {
+      const auto* p = static_cast<const uint8_t*>(t.data);
+      return p && p >= base && p < base + f.file_size();
+    };
+    EXPECT_TRUE(in_file(m->weights().token_embd)) << arch;
+    EXPECT_FALSE(in_file(m->weights().output_norm)) << arch;
+    EXPECT_FALSE(in_file(m->weights().output)) << arch;
+    for (const LayerWeights& l : m->weights().layers) {
+      for (const TensorView* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm,
+                                  &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.bq, &l.bk, &l.bv})
+        EXPECT_FALSE(in_file(*t)) << arch;
+    }
+    EXPECT_EQ(m->weights().layers[0].bq.data != nullptr, std::string(arch) == "qwen2");
+    // The copies hold the file's values.
+    const GgufTensorInfo* norm = f.find_tensor("blk.1.ffn_norm.weight");
+    ASSERT_NE(norm, nullptr);
+    EXPECT_EQ(std::memcmp(m->weights().layers[1].ffn_norm.data, f.view(*norm).data, norm->nbytes),
+              0);
+  }
 }
 
 TEST(ModelForward, RejectsBadTokenAndPosition) {
