@@ -160,6 +160,18 @@ void validate_batch(const ModelConfig& c, const ForwardBatch& b, const PagedKvCa
   }
 }
 
+// Whether each sequence's tokens come in ascending positions, so that splitting the batch in order
+// never makes a token wait for the K/V row of an earlier position in a later part.
+bool positions_ascend(const ForwardBatch& b) {
+  std::vector<Pos> last(b.block_tables.size(), -1);
+  for (size_t i = 0; i < b.tokens.size(); ++i) {
+    Pos& l = last[static_cast<size_t>(b.seq_index[i])];
+    if (b.positions[i] <= l) return false;
+    l = b.positions[i];
+  }
+  return true;
+}
+
 }  // namespace
 
 void Model::forward(const ForwardBatch& batch, PagedKvCache& cache, float* logits) {
@@ -172,6 +184,29 @@ void Model::forward(const ForwardBatch& batch, PagedKvCache& cache, float* logit
                 " layers, row widths " + num(cache.stride()) + "/" + num(cache.v_stride()));
   const int64_t T = static_cast<int64_t>(batch.tokens.size());
   if (T == 0) return;
+  if (T > kMaxUbatchTokens && positions_ascend(batch)) {
+    // Micro-batches in order, each through all layers: a later one reads the K/V rows the earlier
+    // ones wrote, as in a chunked prefill. Logit rows ascend, so each one's logits are contiguous.
+    std::vector<int32_t> rows;
+    size_t next_row = 0;
+    for (int64_t c0 = 0; c0 < T; c0 += kMaxUbatchTokens) {
+      const int64_t n = std::min(kMaxUbatchTokens, T - c0);
+      const size_t first_row = next_row;
+      rows.clear();
+      for (; next_row < batch.logit_rows.size() && batch.logit_rows[next_row] < c0 + n; ++next_row)
+        rows.push_back(static_cast<int32_t>(batch.logit_rows[next_row] - c0));
+      const auto c = static_cast<size_t>(c0), len = static_cast<size_t>(n);
+      const ForwardBatch part{batch.tokens.subspan(c, len), batch.positions.subspan(c, len),
+                              batch.seq_index.subspan(c, len), batch.block_tables, rows};
+      forward_ubatch(part, cache, logits + first_row * static_cast<size_t>(config_.n_vocab));
+    }
+    return;
+  }
+  forward_ubatch(batch, cache, logits);
+}
+
+void Model::forward_ubatch(const ForwardBatch& batch, PagedKvCache& cache, float* logits) {
+  const int64_t T = static_cast<int64_t>(batch.tokens.size());
   ws_.reserve(config_, T);
   ws_.token_tables.resize(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t)

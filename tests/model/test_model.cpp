@@ -162,7 +162,7 @@ TEST(ModelForward, RejectsBadTokenAndPosition) {
 // Runs tokens through a fresh cache `chunk` tokens per forward call and returns all logits.
 std::vector<float> logits_in_chunks(Model& m, const std::vector<TokenId>& toks, size_t chunk) {
   const size_t V = m.config().n_vocab;
-  KvCache cache(m.config(), 64);
+  KvCache cache(m.config(), static_cast<int32_t>(std::max<size_t>(64, toks.size())));
   std::vector<float> out(toks.size() * V);
   for (size_t i = 0; i < toks.size(); i += chunk) {
     const size_t len = std::min(chunk, toks.size() - i);
@@ -171,6 +171,29 @@ std::vector<float> logits_in_chunks(Model& m, const std::vector<TokenId>& toks, 
     m.forward(std::span<const TokenId>(toks).subspan(i, len), pos, cache, true, out.data() + i * V);
   }
   return out;
+}
+
+// A prompt longer than kMaxUbatchTokens runs as micro-batches inside forward: its logits (every
+// row, and the last row alone) equal those of chunks the caller cut below that size.
+TEST(ModelForward, LongBatchRunsInMicroBatchesWithTheSameLogits) {
+  TinyModelSpec s;
+  s.n_ctx = 1024;
+  const std::string path = test::temp_path("ubatch.gguf");
+  test::write_tiny_model(path, s);
+  auto m = Model::load(path);
+  const size_t n = 2 * Model::kMaxUbatchTokens + 37, V = m->config().n_vocab;
+  std::vector<TokenId> toks;
+  for (size_t i = 0; i < n; ++i) toks.push_back(static_cast<TokenId>((i * 37 + 5) % 67));
+  const auto whole = logits_in_chunks(*m, toks, n);
+  const auto parts = logits_in_chunks(*m, toks, 100);
+  ASSERT_EQ(whole.size(), parts.size());
+  EXPECT_EQ(std::memcmp(whole.data(), parts.data(), whole.size() * sizeof(float)), 0);
+  KvCache cache(m->config(), static_cast<int32_t>(n));
+  std::vector<Pos> pos(n);
+  for (size_t i = 0; i < n; ++i) pos[i] = static_cast<Pos>(i);
+  std::vector<float> last(V);
+  m->forward(toks, pos, cache, false, last.data());
+  EXPECT_EQ(std::memcmp(last.data(), whole.data() + (n - 1) * V, V * sizeof(float)), 0);
 }
 
 TEST(ModelForward, PrefillEqualsTokenByTokenAndChunked) {
