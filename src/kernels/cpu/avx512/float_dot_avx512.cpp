@@ -62,19 +62,18 @@ float hsum(__m512 v) {
 
 using TileFn = void (*)(int64_t, const uint8_t*, int64_t, const uint8_t*, int64_t, float*, int64_t);
 
-// f32 activations against widened weights: acc[r][c] += w_r[k..k+16) · a_c[k..k+16).
-template <class L, int R, int C>
-void tile_f32act(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int64_t as, float* out,
-                 int64_t os) {
+// Widened weights against activations loaded by A (f32 rows, or f16 rows followed by their
+// power-of-two scale): acc[r][c] += w_r[k..k+16) · a_c[k..k+16), then × the row's scale.
+template <class L, class A, int R, int C>
+void tile_widened(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int64_t as, float* out,
+                  int64_t os) {
   __m512 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  const float* ac[C];
-  for (int c = 0; c < C; ++c) ac[c] = reinterpret_cast<const float*>(a + c * as);
   int64_t k = 0;
   for (; k + 16 <= n; k += 16) {
     __m512 av[C];
-    for (int c = 0; c < C; ++c) av[c] = _mm512_loadu_ps(ac[c] + k);
+    for (int c = 0; c < C; ++c) av[c] = A::full(a + c * as, k);
     for (int r = 0; r < R; ++r) {
       const __m512 wv = L::full(w + r * ws, k);
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
@@ -83,14 +82,18 @@ void tile_f32act(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int6
   if (k < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - k)) - 1);
     __m512 av[C];
-    for (int c = 0; c < C; ++c) av[c] = _mm512_maskz_loadu_ps(m, ac[c] + k);
+    for (int c = 0; c < C; ++c) av[c] = A::part(a + c * as, k, m);
     for (int r = 0; r < R; ++r) {
       const __m512 wv = L::part(w + r * ws, k, m);
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
     }
   }
-  for (int c = 0; c < C; ++c)
-    for (int r = 0; r < R; ++r) out[c * os + r] = hsum(acc[r][c]);
+  for (int c = 0; c < C; ++c) {
+    float scale = 1.0f;
+    if constexpr (A::kScaled) std::memcpy(&scale, a + c * as + 2 * n, sizeof scale);
+    for (int r = 0; r < R; ++r)
+      out[c * os + r] = A::kScaled ? hsum(acc[r][c]) * scale : hsum(acc[r][c]);
+  }
 }
 
 // Activation rows per vdpbf16ps tile: 4 weight rows × 6 = 24 accumulators, each weight vector
@@ -127,47 +130,20 @@ void tile_dpbf16(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int6
     for (int r = 0; r < R; ++r) out[c * os + r] = hsum(acc[r][c]);
 }
 
-// f16 activations (scaled by a power of two per row, scale stored after the row) against f16
-// weights, both widened to f32: acc[r][c] += w_r[k..k+16) · a_c[k..k+16), then × the row's scale.
-template <int R, int C>
-void tile_f16act(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int64_t as, float* out,
-                 int64_t os) {
-  __m512 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    __m512 av[C];
-    for (int c = 0; c < C; ++c) av[c] = LoadF16::full(a + c * as, k);
-    for (int r = 0; r < R; ++r) {
-      const __m512 wv = LoadF16::full(w + r * ws, k);
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
-    }
-  }
-  if (k < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - k)) - 1);
-    __m512 av[C];
-    for (int c = 0; c < C; ++c) av[c] = LoadF16::part(a + c * as, k, m);
-    for (int r = 0; r < R; ++r) {
-      const __m512 wv = LoadF16::part(w + r * ws, k, m);
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]);
-    }
-  }
-  for (int c = 0; c < C; ++c) {
-    float scale;
-    std::memcpy(&scale, a + c * as + 2 * n, sizeof scale);
-    for (int r = 0; r < R; ++r) out[c * os + r] = hsum(acc[r][c]) * scale;
-  }
-}
-
+struct ActF32 : LoadF32 {
+  static constexpr bool kScaled = false;
+};
+struct ActF16Scaled : LoadF16 {
+  static constexpr bool kScaled = true;
+};
 template <class L>
 struct F32Act {
   template <int R, int C>
-  static constexpr TileFn fn = tile_f32act<L, R, C>;
+  static constexpr TileFn fn = tile_widened<L, ActF32, R, C>;
 };
 struct F16Act {
   template <int R, int C>
-  static constexpr TileFn fn = tile_f16act<R, C>;
+  static constexpr TileFn fn = tile_widened<LoadF16, ActF16Scaled, R, C>;
 };
 struct BF16Act {
   template <int R, int C>
@@ -249,7 +225,7 @@ void convert_f16_scaled(const float* x, void* out, int64_t n) {
   std::memcpy(o + 2 * n, &scale, sizeof scale);
 }
 
-// The batch format: the same f16 values scaled back by 2^e, as f32 (exact), so tile_f32act's
+// The batch format: the same f16 values scaled back by 2^e, as f32 (exact), so tile_widened's
 // products are the decode tile's times 2^e exactly and every sum rounds the same way: equal
 // results bit for bit (unless a sum leaves f32's normal range, i.e. below 2^-126).
 void round_f16_scaled(const float* x, void* out, int64_t n) {
