@@ -1,8 +1,9 @@
-// Weights prepared at load (kernels::prepare_weights, cpu/packed.h: Q4_0, Q8_0, Q4_K): the
+// Weights prepared at load (kernels::prepare_weights, cpu/packed.h: Q4_0, Q8_0, Q4_K, Q6_K): the
 // repacking is exact (every row unpacks to its GGUF bytes, get_rows reads the same values), the
 // packed matmul agrees with the reference within the Q8_0 activation rounding, it is batch
-// invariant (a row's output bitwise the same for any M, place in the batch or thread count), and a
-// dropped ISA cap falls back to the reference path on the unpacked bytes.
+// invariant (a row's output bitwise the same for any M, place in the batch or thread count), the
+// AVX2 and AVX-512 kernels give the same bits where both run, and a dropped ISA cap falls back to
+// the reference path on the unpacked bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -42,38 +43,65 @@ std::vector<uint8_t> quantized(DType type, int64_t n, int64_t k, std::vector<flo
   return q;
 }
 
-bool avx512() {
+// The ISAs with packed kernels that this CPU runs (AVX-512 VNNI, AVX2).
+std::vector<Isa> packed_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+    kernels::cpu::set_isa_cap(isa);
+    if (kernels::cpu::active_isa() == isa) out.push_back(isa);
+  }
   kernels::cpu::set_isa_cap(Isa::kAvx512);
-  return kernels::cpu::active_isa() == Isa::kAvx512;
+  return out;
 }
 
 class Packed : public ::testing::TestWithParam<Case> {};
 
+// One ISA's packed path: exact repack, close to the reference, batch invariant. Returns the M=19
+// product.
+std::vector<float> check_packed(const Case& c, Isa isa);
+
 TEST_P(Packed, ExactRepackMatmulAndBatchInvariance) {
-  if (!avx512()) GTEST_SKIP() << "no AVX-512 VNNI: prepare_weights packs nothing";
-  const auto [type, n, k] = GetParam();
-  const std::string what =
-      std::string(dtype_name(type)) + " " + std::to_string(n) + "x" + std::to_string(k);
+  const std::vector<Isa> isas = packed_isas();
+  if (isas.empty()) GTEST_SKIP() << "no AVX2 or AVX-512: prepare_weights packs nothing";
+  std::vector<std::vector<float>> results;
+  for (Isa isa : isas) {
+    results.push_back(check_packed(GetParam(), isa));
+    if (HasFatalFailure()) return;
+  }
+  // Both kernels compute the same exact integers and the same float steps per block.
+  for (size_t i = 1; i < results.size(); ++i)
+    EXPECT_EQ(std::memcmp(results[0].data(), results[i].data(), results[0].size() * sizeof(float)),
+              0)
+        << "AVX2 and AVX-512 packed products differ";
+  kernels::cpu::set_isa_cap(Isa::kAvx512);
+}
+
+std::vector<float> check_packed(const Case& c, Isa isa) {
+  const auto [type, n, k] = c;
+  kernels::cpu::set_isa_cap(isa);
+  const std::string what = std::string(dtype_name(type)) + " " + std::to_string(n) + "x" +
+                           std::to_string(k) + " " + std::string(kernels::cpu::isa_name(isa));
   std::vector<float> wf;
   const std::vector<uint8_t> q = quantized(type, n, k, wf);
   const TensorView orig{type, 2, {n, k, 1, 1}, q.data()};
   TensorView w = orig;
   const auto owner = kernels::prepare_weights(w);
-  ASSERT_TRUE(owner) << what;
-  ASSERT_NE(w.data, orig.data);
+  EXPECT_TRUE(owner) << what;
+  EXPECT_NE(w.data, orig.data);
   EXPECT_TRUE(kernels::cpu::is_packed(w.data));
+  if (!owner || !kernels::cpu::is_packed(w.data)) return {};
 
   // Exact unpack, and get_rows through it.
   std::vector<uint8_t> row(static_cast<size_t>(orig.row_bytes()));
   for (int64_t r = 0; r < n; ++r) {
     kernels::cpu::unpack_row(type, static_cast<const uint8_t*>(w.data), n, k, r, row.data());
-    ASSERT_EQ(std::memcmp(row.data(), orig.row(r), row.size()), 0) << what << " row " << r;
+    EXPECT_EQ(std::memcmp(row.data(), orig.row(r), row.size()), 0) << what << " row " << r;
   }
   const std::vector<int32_t> ids = {static_cast<int32_t>(n - 1), 0, static_cast<int32_t>(n / 2)};
   std::vector<float> got(ids.size() * k), want(ids.size() * k);
   kernels::get_rows(w, ids.data(), static_cast<int64_t>(ids.size()), got.data());
   kernels::get_rows(orig, ids.data(), static_cast<int64_t>(ids.size()), want.data());
-  ASSERT_EQ(got, want) << what;
+  EXPECT_EQ(got, want) << what;
 
   const int64_t max_m = 19;
   std::mt19937 rng(3);
@@ -91,8 +119,8 @@ TEST_P(Packed, ExactRepackMatmulAndBatchInvariance) {
   // The packed view at the scalar cap: the exact unpack, then the same reference path.
   std::vector<float> fallback(static_cast<size_t>(max_m * n));
   kernels::matmul(x.data(), max_m, w, fallback.data());
-  kernels::cpu::set_isa_cap(Isa::kAvx512);
-  ASSERT_EQ(std::memcmp(fallback.data(), ref.data(), ref.size() * sizeof(float)), 0) << what;
+  kernels::cpu::set_isa_cap(isa);
+  EXPECT_EQ(std::memcmp(fallback.data(), ref.data(), ref.size() * sizeof(float)), 0) << what;
   for (int64_t i = 0; i < max_m; ++i)
     for (int64_t r = 0; r < n; ++r) {
       double mag = 0;
@@ -100,8 +128,11 @@ TEST_P(Packed, ExactRepackMatmulAndBatchInvariance) {
         // |w·x| with the dequantized weight ≈ the float one within its own rounding.
         mag += std::fabs(static_cast<double>(wf[r * k + j]) * x[i * k + j]);
       }
-      ASSERT_NEAR(fast[i * n + r], ref[i * n + r], 1.5e-2 * mag + 1e-5)
-          << what << " m-row " << i << " w-row " << r;
+      if (std::fabs(fast[i * n + r] - ref[i * n + r]) > 1.5e-2 * mag + 1e-5) {
+        ADD_FAILURE() << what << " m-row " << i << " w-row " << r << ": " << fast[i * n + r]
+                      << " vs reference " << ref[i * n + r];
+        return {};
+      }
     }
 
   // Batch invariance: every row of every call equals its single-row product, bitwise.
@@ -115,14 +146,17 @@ TEST_P(Packed, ExactRepackMatmulAndBatchInvariance) {
         std::vector<float> out(static_cast<size_t>(m * n));
         kernels::matmul(x.data() + first * k, m, w, out.data());
         for (int64_t i = 0; i < m; ++i)
-          ASSERT_EQ(std::memcmp(out.data() + i * n, single.data() + (first + i) * n,
-                                static_cast<size_t>(n) * sizeof(float)),
-                    0)
-              << what << ": M=" << m << " row " << i << ", " << threads << " threads";
+          if (std::memcmp(out.data() + i * n, single.data() + (first + i) * n,
+                          static_cast<size_t>(n) * sizeof(float)) != 0) {
+            ADD_FAILURE() << what << ": M=" << m << " row " << i << ", " << threads
+                          << " threads differs from the single-row product";
+            return {};
+          }
       }
     }
   }
   kernels::set_num_threads(0);
+  return fast;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Packed,
@@ -170,7 +204,7 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
   // The last two read job 0's activations: one conversion is shared between products of the same
   // kernels, and a kernel with another weight offset (Q8_0) must not take Q4_0's block sums.
   auto x_of = [&](size_t i) { return i + 2 >= shapes.size() ? xs[0].data() : xs[i].data(); };
-  const bool packs = avx512();
+  const bool packs = !packed_isas().empty();
   for (TensorView& w : ws)
     if (auto owner = kernels::prepare_weights(w)) owners.push_back(std::move(owner));
   EXPECT_EQ(owners.size(), 9u);  // every weight: packed where it can be, else copied as it is
@@ -179,7 +213,7 @@ TEST(MatmulBatch, EachJobEqualsItsLoneMatmul) {
   }
   EXPECT_FALSE(kernels::cpu::is_packed(ws[3].data)) << "F32 is copied, not packed";
   EXPECT_NE(ws[3].data, bytes[3].data());
-  for (Isa isa : {Isa::kAvx512, Isa::kScalar}) {
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
     kernels::cpu::set_isa_cap(isa);
     for (int threads : {1, 2, 3}) {
       kernels::set_num_threads(threads);

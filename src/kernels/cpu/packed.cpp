@@ -187,6 +187,7 @@ bool is_packed(const void* data) {
 
 const PackedKernel* find_packed_kernel(DType weight, Isa isa) {
   if (isa == Isa::kAvx512) return packed_kernel_avx512(weight);
+  if (isa == Isa::kAvx2) return packed_kernel_avx2(weight);
   return nullptr;
 }
 

@@ -10,7 +10,8 @@
 //   q[kWords][kPackRows]    u32 words: word j of row r = bytes 4j..4j+3 of that row's qs
 // Q4_0 keeps its nibbles (low nibble of word j's bytes = elements 4j..4j+3, high = 16+4j..);
 // Q8_0 stores q xor 0x80 (= q + 128, unsigned for VPDPBUSD). Chunks run b-major within a group,
-// groups one after the other. No intrinsics here (the kernels live in cpu/avx512/).
+// groups one after the other. No intrinsics here (the kernels live in cpu/avx512/ and cpu/avx2/,
+// which read the same layout).
 #pragma once
 
 #include <cstdint>
@@ -63,6 +64,7 @@ struct PackedKernel {
 // The packed kernel for this weight type at this ISA, or nullptr.
 const PackedKernel* find_packed_kernel(DType weight, Isa isa);
 const PackedKernel* packed_kernel_avx512(DType weight);
+const PackedKernel* packed_kernel_avx2(DType weight);
 
 // Whether `type` has a packed layout; the packed size of an [n, k] tensor; and the conversions
 // (byte shuffles, exact both ways).

@@ -1,0 +1,329 @@
+// AVX2 kernels for row-interleaved (packed.h) Q4_0 and Q8_0 weights against Q8_0 activations, and
+// Q4_K and Q6_K against Q8_K: the same layout the AVX-512 kernels read, so weights are repacked
+// once whatever the ISA. Int32 lane r of a 256-bit vector belongs to weight row r of one half (8
+// rows) of a 16-row group; each activation word (4 bytes) is broadcast to all lanes, so a row's
+// integer dot stays in its lane with no horizontal sum. Without VNNI, VPMADDUBSW multiplies the
+// unsigned weight bytes by the signed activation bytes into int16 pairs and VPMADDWD widens them
+// (against ones, or against the row's int16 scale, which also applies it). The int16 partial sums
+// are kept in range by construction (bounds at each use), so every integer is exact and equals the
+// AVX-512 kernel's; the float steps are the same too (one cvt and one FMA per block and row),
+// which makes the two ISAs' results bitwise equal and every result independent of the tile shape
+// (batch invariance). A half's weights are unpacked once per block and reused by every
+// activation row of the tile.
+#include <immintrin.h>
+
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "kernels/cpu/packed.h"
+#include "tensor/quant_blocks.h"
+
+namespace latent::kernels::cpu {
+namespace {
+
+constexpr int kHalf = 8;  // rows per 256-bit vector of int32 lanes
+static_assert(kPackRows == 2 * kHalf);
+
+__m256i bcast_u32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+__m256i load256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+// Eight rows' fp16 scales (16 bytes) as f32.
+__m256 load_f16x8(const uint8_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+// Eight rows' byte scales as int32 lanes holding the scale in both 16-bit halves (VPMADDWD's
+// second operand: s_lo·sc + s_hi·sc).
+__m256i scale_pairs_u8(const uint8_t* p) {
+  const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+}
+__m256i scale_pairs_i8(const uint8_t* p) {
+  const __m256i x = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_or_si256(_mm256_and_si256(x, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(x, 16));
+}
+// Lane r: a[r] | b[r] << 16 for two rows of 8 bytes (unsigned or signed into 16 bits).
+__m256i pair16_u8(const uint8_t* a, const uint8_t* b) {
+  const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
+  const __m256i hi = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));
+  return _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16));
+}
+__m256i pair16_i8(const uint8_t* a, const uint8_t* b) {
+  const __m256i lo = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
+  const __m256i hi = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));
+  return _mm256_or_si256(_mm256_and_si256(lo, _mm256_set1_epi32(0xFFFF)),
+                         _mm256_slli_epi32(hi, 16));
+}
+
+template <int NC>
+void store_rows(const __m256 (&acc)[2][NC], float* out, int64_t out_stride, int n_rows) {
+  for (int c = 0; c < NC; ++c) {
+    float* o = out + c * out_stride;
+    if (n_rows == kPackRows) {
+      _mm256_storeu_ps(o, acc[0][c]);
+      _mm256_storeu_ps(o + kHalf, acc[1][c]);
+    } else {
+      alignas(32) float tmp[kPackRows];
+      _mm256_store_ps(tmp, acc[0][c]);
+      _mm256_store_ps(tmp + kHalf, acc[1][c]);
+      std::memcpy(o, tmp, sizeof(float) * static_cast<size_t>(n_rows));
+    }
+  }
+}
+
+// Q4_0 (kQ4) and Q8_0 × Q8_0 activations, NC activation rows.
+// Q4_0: a VPMADDUBSW pair is at most 2·15·127 = 3810, so the eight words of a block sum in int16
+// (≤ 30480) before one VPMADDWD. Q8_0 is stored as q + 128, which VPMADDUBSW would overflow; the
+// sign trick (|q| against a·sign(q), pairs ≤ 2·128·127) restores q and the kernel's offset is 0.
+template <bool kQ4, int NC>
+void tile_legacy(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+                 const void* info_v, int64_t info_stride, float* out, int64_t out_stride,
+                 int n_rows) {
+  const auto* info = static_cast<const ActBlockInfo*>(info_v);
+  constexpr int64_t kChunk = kPackRows * (2 + (kQ4 ? kQK / 2 : kQK));
+  constexpr int64_t kActBytes = sizeof(BlockQ8_0);
+  const int64_t nb = n / kQK;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256 acc[2][NC];
+  for (auto& half : acc)
+    for (auto& a : half) a = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kChunk;
+    const uint8_t* q = ch + 2 * kPackRows;
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i s[NC];
+      if constexpr (kQ4) {
+        __m256i s16[NC];
+        for (int c = 0; c < NC; ++c) s16[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {
+          const __m256i raw = load256(q + 64 * j + 32 * hf);
+          const __m256i lo = _mm256_and_si256(raw, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          for (int c = 0; c < NC; ++c) {
+            const uint8_t* a = act + c * act_stride + b * kActBytes + 2;
+            s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(lo, bcast_u32(a + 4 * j)));
+            s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(hi, bcast_u32(a + 16 + 4 * j)));
+          }
+        }
+        for (int c = 0; c < NC; ++c) s[c] = _mm256_madd_epi16(s16[c], ones);
+      } else {
+        for (int c = 0; c < NC; ++c) s[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; ++j) {
+          const __m256i qv = _mm256_xor_si256(load256(q + 64 * j + 32 * hf), flip);
+          const __m256i mag = _mm256_abs_epi8(qv);
+          for (int c = 0; c < NC; ++c) {
+            const uint8_t* a = act + c * act_stride + b * kActBytes + 2;
+            const __m256i p = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(bcast_u32(a + 4 * j), qv));
+            s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(p, ones));
+          }
+        }
+      }
+      const __m256 dw = load_f16x8(ch + 2 * kHalf * hf);
+      for (int c = 0; c < NC; ++c) {
+        const ActBlockInfo inf = info[c * info_stride + b];
+        const __m256i total = _mm256_add_epi32(s[c], _mm256_set1_epi32(inf.bias));
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(inf.d));
+        acc[hf][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale, acc[hf][c]);
+      }
+    }
+  }
+  store_rows<NC>(acc, out, out_stride, n_rows);
+}
+
+// Q4_K × Q8_K: per 64-element half h of a super-block, a group's eight VPMADDUBSW pairs sum in
+// int16 (≤ 8·2·15·127 = 30480) and one VPMADDWD against the rows' 6-bit scales widens and scales
+// them; the mins enter through VPMADDWD of the min pairs against the activation's group sums.
+template <int NC>
+void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+              const void* info_v, int64_t info_stride, float* out, int64_t out_stride, int n_rows) {
+  const auto* info = static_cast<const ActSuperInfo*>(info_v);
+  constexpr int64_t kChunk = kPackRows * (4 + 16 + kQK_K / 2);
+  constexpr int64_t kSc = 4 * kPackRows, kMin = 12 * kPackRows, kQ = 20 * kPackRows;
+  constexpr int64_t kAct = sizeof(BlockQ8_K);
+  const int64_t nb = n / kQK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[2][NC];
+  for (auto& half : acc)
+    for (auto& a : half) a = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kChunk;
+    for (int hf = 0; hf < 2; ++hf) {
+      const int64_t r0 = kHalf * hf;
+      __m256i isum[NC];
+      for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
+      for (int h = 0; h < 4; ++h) {
+        __m256i s_lo[NC], s_hi[NC];
+        for (int c = 0; c < NC; ++c) s_lo[c] = s_hi[c] = _mm256_setzero_si256();
+        for (int t = 0; t < 8; ++t) {
+          const __m256i raw = load256(ch + kQ + (8 * h + t) * 64 + 4 * r0);
+          const __m256i lo = _mm256_and_si256(raw, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          for (int c = 0; c < NC; ++c) {
+            const uint8_t* a = act + c * act_stride + b * kAct + 4 + 64 * h;
+            s_lo[c] = _mm256_add_epi16(s_lo[c], _mm256_maddubs_epi16(lo, bcast_u32(a + 4 * t)));
+            s_hi[c] =
+                _mm256_add_epi16(s_hi[c], _mm256_maddubs_epi16(hi, bcast_u32(a + 32 + 4 * t)));
+          }
+        }
+        const __m256i sc0 = scale_pairs_u8(ch + kSc + (2 * h) * kPackRows + r0);
+        const __m256i sc1 = scale_pairs_u8(ch + kSc + (2 * h + 1) * kPackRows + r0);
+        for (int c = 0; c < NC; ++c)
+          isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_madd_epi16(s_lo[c], sc0),
+                                                               _mm256_madd_epi16(s_hi[c], sc1)));
+      }
+      __m256i mp[4];  // lane r: m_{2p} | m_{2p+1} << 16
+      for (int p = 0; p < 4; ++p)
+        mp[p] = pair16_u8(ch + kMin + (2 * p) * kPackRows + r0,
+                          ch + kMin + (2 * p + 1) * kPackRows + r0);
+      const __m256 dw = load_f16x8(ch + 2 * r0);
+      const __m256 dm = load_f16x8(ch + 2 * kPackRows + 2 * r0);
+      for (int c = 0; c < NC; ++c) {
+        const ActSuperInfo& inf = info[c * info_stride + b];
+        __m256i ms = _mm256_setzero_si256();
+        for (int p = 0; p < 4; ++p)
+          ms = _mm256_add_epi32(ms, _mm256_madd_epi16(mp[p], _mm256_set1_epi32(inf.bs[p])));
+        const __m256 da = _mm256_set1_ps(inf.d);
+        acc[hf][c] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(dw, da), acc[hf][c]);
+        acc[hf][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(dm, da), acc[hf][c]);
+      }
+    }
+  }
+  store_rows<NC>(acc, out, out_stride, n_rows);
+}
+
+// Q6_K × Q8_K: a 16-element sub-block's four words are rebuilt as unsigned 6-bit levels (as the
+// AVX-512 kernel does); two VPMADDUBSW pairs sum in int16 (≤ 2·2·63·127 = 32004) and VPMADDWD
+// against the row's int8 scale widens and scales them. The −32 offset enters once per super-block
+// as 32·Σ_j s_j·bsum_j.
+template <int NC>
+void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+              const void* /*info: the Q8_K blocks hold what it needs*/, int64_t /*info_stride*/,
+              float* out, int64_t out_stride, int n_rows) {
+  constexpr int64_t kChunk = kPackRows * static_cast<int64_t>(sizeof(BlockQ6_K));
+  constexpr int64_t kAct = sizeof(BlockQ8_K);
+  const int64_t nb = n / kQK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  __m256 acc[2][NC];
+  for (auto& half : acc)
+    for (auto& a : half) a = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kChunk;
+    // The words of a sub-block sit in three regions of the chunk, visited back and forth, which
+    // the hardware prefetcher does not follow (as on AVX-512): fetch the chunk after next.
+    for (int64_t l = 0; l < kChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + 2 * kChunk + l), _MM_HINT_T0);
+    for (int hf = 0; hf < 2; ++hf) {
+      const int64_t r0 = kHalf * hf;
+      __m256i isum[NC];
+      for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
+      for (int j = 0; j < kQK_K / 16; ++j) {
+        const int h = j / 8, q = j % 8 / 2, i = j % 2;
+        __m256i u[4];
+        for (int t = 0; t < 4; ++t) {
+          const int64_t tw = 4 * i + t;
+          const __m256i lo = load256(ch + kQ6KLow + (16 * h + 8 * (q % 2) + tw) * 64 + 4 * r0);
+          const __m256i hi = load256(ch + kQ6KHigh + (8 * h + tw) * 64 + 4 * r0);
+          const __m256i nib = _mm256_and_si256(q < 2 ? lo : _mm256_srli_epi16(lo, 4), m4);
+          const __m256i top = q == 0   ? _mm256_slli_epi16(hi, 4)
+                              : q == 1 ? _mm256_slli_epi16(hi, 2)
+                              : q == 2 ? hi
+                                       : _mm256_srli_epi16(hi, 2);
+          u[t] = _mm256_or_si256(nib, _mm256_and_si256(top, m30));
+        }
+        const __m256i sc = scale_pairs_i8(ch + kQ6KScales + j * kPackRows + r0);
+        const int64_t e0 = 128 * h + 32 * q + 16 * i;
+        for (int c = 0; c < NC; ++c) {
+          const uint8_t* a = act + c * act_stride + b * kAct + 4 + e0;
+          const __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(u[0], bcast_u32(a)),
+                                              _mm256_maddubs_epi16(u[1], bcast_u32(a + 4)));
+          const __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(u[2], bcast_u32(a + 8)),
+                                              _mm256_maddubs_epi16(u[3], bcast_u32(a + 12)));
+          isum[c] = _mm256_add_epi32(
+              isum[c], _mm256_add_epi32(_mm256_madd_epi16(p0, sc), _mm256_madd_epi16(p1, sc)));
+        }
+      }
+      __m256i sp[8];  // lane r: s_{2p} | s_{2p+1} << 16, the rows' signed scales
+      for (int p = 0; p < 8; ++p)
+        sp[p] = pair16_i8(ch + kQ6KScales + 2 * p * kPackRows + r0,
+                          ch + kQ6KScales + (2 * p + 1) * kPackRows + r0);
+      const __m256 dw = load_f16x8(ch + 2 * r0);
+      for (int c = 0; c < NC; ++c) {
+        const uint8_t* blk = act + c * act_stride + b * kAct;
+        const uint8_t* bsums = blk + 4 + kQK_K;  // int16[16]
+        __m256i off = _mm256_setzero_si256();
+        for (int p = 0; p < 8; ++p)
+          off = _mm256_add_epi32(off, _mm256_madd_epi16(sp[p], bcast_u32(bsums + 4 * p)));
+        float da;
+        std::memcpy(&da, blk, sizeof da);
+        const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(off, 5));
+        acc[hf][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
+                                     _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc[hf][c]);
+      }
+    }
+  }
+  store_rows<NC>(acc, out, out_stride, n_rows);
+}
+
+using TileNc = void (*)(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
+                        const void* info, int64_t info_stride, float* out, int64_t out_stride,
+                        int n_rows);
+struct Q4_0Tiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_legacy<true, NC>;
+};
+struct Q8_0Tiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_legacy<false, NC>;
+};
+struct Q4_KTiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_q4k<NC>;
+};
+struct Q6_KTiles {
+  template <int NC>
+  static constexpr TileNc fn = tile_q6k<NC>;
+};
+
+template <class K, int... I>
+constexpr std::array<TileNc, sizeof...(I)> tiles_by_cols(std::integer_sequence<int, I...>) {
+  return {K::template fn<I + 1>...};
+}
+
+template <class K, int kMaxCols>
+void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, const void* info,
+          int64_t info_stride, int n_cols, float* out, int64_t out_stride, int n_rows) {
+  static constexpr auto table = tiles_by_cols<K>(std::make_integer_sequence<int, kMaxCols>{});
+  table[n_cols - 1](n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
+}
+
+// Four activation rows per tile: with 16 vector registers, more would spill the accumulators.
+const PackedKernel kQ4_0{DType::Q8_0, 8, 4, tile<Q4_0Tiles, 4>};
+const PackedKernel kQ8_0{DType::Q8_0, 0, 4, tile<Q8_0Tiles, 4>};
+const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile<Q4_KTiles, 4>};
+const PackedKernel kQ6_K{DType::Q8_K, 0, 4, tile<Q6_KTiles, 4>};
+
+}  // namespace
+
+const PackedKernel* packed_kernel_avx2(DType weight) {
+  switch (weight) {
+    case DType::Q4_0:
+      return &kQ4_0;
+    case DType::Q8_0:
+      return &kQ8_0;
+    case DType::Q4_K:
+      return &kQ4_K;
+    case DType::Q6_K:
+      return &kQ6_K;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace latent::kernels::cpu
