@@ -32,6 +32,7 @@ struct TrainArgs {
   int64_t seed = 1;
   int32_t max_digits = 3;
   bool fixed_order = false;
+  bool mixed_operands = false;
   bool resume = false;
   int threads = 0;
   int64_t save_every = 100;
@@ -86,6 +87,7 @@ train::Checkpoint fresh_start(const TrainArgs& a, int32_t n_vocab) {
   recipe.seed = static_cast<uint64_t>(a.seed);
   recipe.max_digits = a.max_digits;
   recipe.mixed_order = !a.fixed_order;
+  recipe.mixed_operands = a.mixed_operands;
   train::AdamW opt(params);
   return train::Checkpoint{std::move(params), std::move(opt), recipe};
 }
@@ -184,6 +186,8 @@ Command add_train(CLI::App& app) {
   sub->add_option("--seed", a->seed, "initialisation and data seed")->capture_default_str();
   sub->add_flag("--fixed-order", a->fixed_order,
                 "write every reasoning step's operands in one order (default: random per step)");
+  sub->add_flag("--mixed-operands", a->mixed_operands,
+                "write half the + and * reasoning for the operands the other way round");
   sub->add_option("--max-digits", a->max_digits, "operand digits at most (1-9)")
       ->capture_default_str();
   sub->add_flag("--resume", a->resume,

@@ -234,6 +234,11 @@ ArithProblem ArithGenerator::next() {
     const uint64_t order = opt_.mixed_order ? next_u64() : 0;
     ArithProblem p =
         word ? make_word_problem(op, a, b, variant, order) : make_arith_problem(op, a, b, order);
+    // Drawn only with the option, for the same reason; the question and answer stay as they are.
+    if (opt_.mixed_operands && (next_u64() & 1) != 0 && op != ArithOp::kSub &&
+        (op == ArithOp::kAdd || a < 100)) {
+      p.reasoning = reasoning_for(op, b, a, order);
+    }
     if (split_of(p.canonical()) == split_) return p;
   }
 }

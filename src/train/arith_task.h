@@ -57,6 +57,13 @@ struct ArithOptions {
   // what majority voting needs (self-consistency). With one fixed order every sample walks the
   // same path and repeats the greedy path's mistakes.
   bool mixed_order = false;
+  // Half the + and × problems write their reasoning for the operands the other way round
+  // ("8+73:" for "73+8", "23*47:23*7:…" for "47*23"; × only when the left factor has at most two
+  // digits, so it can be the multiplier). Why: the per-step order leaves the head — copying the
+  // question's numbers — and, for ×, the digit facts used the same on every path, so a slip there
+  // is shared by all samples and no vote can outnumber it. Swapped operands give a second path
+  // that copies the numbers in another order and, for ×, multiplies other digits.
+  bool mixed_operands = false;
 };
 
 // Deterministic stream of problems of one split: the same (seed, split, options) always yields the

@@ -32,6 +32,7 @@ void write_recipe(GgufWriter& w, const TrainRecipe& r) {
   w.set_u64("latent.train.seed", r.seed);
   w.set_u32("latent.train.max_digits", static_cast<uint32_t>(r.max_digits));
   w.set_bool("latent.train.mixed_order", r.mixed_order);
+  w.set_bool("latent.train.mixed_operands", r.mixed_operands);
 }
 
 TrainRecipe read_recipe(const GgufFile& f) {
@@ -49,6 +50,7 @@ TrainRecipe read_recipe(const GgufFile& f) {
   r.seed = f.get_u64("latent.train.seed");
   r.max_digits = static_cast<int32_t>(f.get_u32("latent.train.max_digits"));
   r.mixed_order = f.get_bool_opt("latent.train.mixed_order").value_or(false);
+  r.mixed_operands = f.get_bool_opt("latent.train.mixed_operands").value_or(false);
   return r;
 }
 

@@ -17,10 +17,11 @@ namespace latent::train {
 // Everything that decides the result of a run besides the thread count.
 struct TrainRecipe {
   OptimConfig optim;
-  int32_t batch = 16;       // sequences per step
-  uint64_t seed = 1;        // initialisation and data
-  int32_t max_digits = 3;   // ArithOptions
-  bool mixed_order = true;  // ArithOptions; absent from older files, which used the fixed order
+  int32_t batch = 16;           // sequences per step
+  uint64_t seed = 1;            // initialisation and data
+  int32_t max_digits = 3;       // ArithOptions
+  bool mixed_order = true;      // ArithOptions; absent from older files, which used the fixed order
+  bool mixed_operands = false;  // ArithOptions; absent from older files, which did not swap
 };
 
 std::string optimizer_path(const std::string& model_path);

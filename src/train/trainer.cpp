@@ -30,9 +30,9 @@ SftResult run_sft(const Tokenizer& tok, ParamSet& params, AdamW& opt, const Trai
   const auto t0 = Clock::now();
   double callback_s = 0.0;
   while (opt.step() < last) {
-    const std::vector<Sequence> batch =
-        sft_batch(tok, recipe.seed, opt.step(), recipe.batch,
-                  ArithOptions{recipe.max_digits, recipe.mixed_order}, o.max_len);
+    const std::vector<Sequence> batch = sft_batch(
+        tok, recipe.seed, opt.step(), recipe.batch,
+        ArithOptions{recipe.max_digits, recipe.mixed_order, recipe.mixed_operands}, o.max_len);
     const StepResult s = train_step(params, opt, recipe.optim, ws, grads, batch);
     res.tokens += s.tokens;
     res.last_loss = s.loss;

@@ -51,6 +51,39 @@ TEST(ArithTask, OrderBitsSwapEachStepsOperands) {
   EXPECT_GT(differs, 150);  // most problems have a swapped step
 }
 
+TEST(ArithTask, MixedOperandsWriteTheOtherPathForHalfTheSumsAndProducts) {
+  ArithOptions opt;
+  opt.mixed_operands = true;
+  ArithGenerator gen(5, Split::kTrain, opt);
+  int swapped_add = 0, plain_add = 0, swapped_mul = 0, plain_mul = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const ArithProblem p = gen.next();
+    const std::string plain = reasoning_for(p.op, p.a, p.b);
+    EXPECT_EQ(extract_answer(p.completion()), p.answer) << p.completion();
+    if (p.reasoning == plain) {
+      plain_add += p.op == ArithOp::kAdd;
+      plain_mul += p.op == ArithOp::kMul;
+      continue;
+    }
+    // Anything else is the swapped path of a sum or of a product whose left factor fits a
+    // multiplier; the question still names the operands in their own order.
+    ASSERT_NE(p.op, ArithOp::kSub) << p.question;
+    EXPECT_EQ(p.reasoning, reasoning_for(p.op, p.b, p.a)) << p.question;
+    EXPECT_NE(p.question.find(std::to_string(p.a)), std::string::npos);
+    if (p.op == ArithOp::kMul) EXPECT_LT(p.a, 100);
+    swapped_add += p.op == ArithOp::kAdd;
+    swapped_mul += p.op == ArithOp::kMul;
+  }
+  // About half of each (a + b with a == b reads the same both ways, so counts as plain).
+  EXPECT_GT(swapped_add, 100);
+  EXPECT_GT(plain_add, 100);
+  EXPECT_GT(swapped_mul, 50);
+  EXPECT_GT(plain_mul, 50);
+  EXPECT_EQ(reasoning_for(ArithOp::kMul, 23, 47),
+            "23*47:23*7:3*7+0=21,2*7+2=16;161|23*4:3*4+0=12,2*4+1=9;92|161+920:1+0+0=1,6+2+0=8,"
+            "1+9+0=10;1081");
+}
+
 TEST(ArithTask, WordProblemsShareTheCanonicalForm) {
   const ArithProblem w = make_word_problem(ArithOp::kSub, 23, 15, 3);
   EXPECT_EQ(w.question, "Dan has 23 apples and gives away 15. How many are left?");

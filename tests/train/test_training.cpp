@@ -61,22 +61,25 @@ TEST(Training, ResumeEqualsAnUninterruptedRun) {
   SftRunOptions o;
   o.threads = 2;
   o.max_len = 128;
+  TrainRecipe r = recipe(2 * kN);
+  r.mixed_operands = true;  // the data options travel in the checkpoint
 
   ParamSet whole(tiny());
   whole.init_random(3);
   AdamW whole_opt(whole);
   o.out = latent::test::temp_path("whole.gguf");
-  run_sft(*tok, whole, whole_opt, recipe(2 * kN), o);
+  run_sft(*tok, whole, whole_opt, r, o);
 
   ParamSet half(tiny());
   half.init_random(3);
   AdamW half_opt(half);
   o.out = latent::test::temp_path("resumed.gguf");
   o.stop_at = kN;  // "interrupted" after N steps: the checkpoint is all that survives
-  run_sft(*tok, half, half_opt, recipe(2 * kN), o);
+  run_sft(*tok, half, half_opt, r, o);
   Checkpoint ck = load_checkpoint(o.out);
   EXPECT_EQ(ck.opt.step(), kN);
   EXPECT_EQ(ck.recipe.optim.total_steps, 2 * kN);
+  EXPECT_TRUE(ck.recipe.mixed_operands);
   o.stop_at = -1;
   run_sft(*tok, ck.params, ck.opt, ck.recipe, o);
 
