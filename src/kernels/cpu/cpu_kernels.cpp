@@ -89,9 +89,11 @@ void matmul_fast(const cpu::DotKernel& batch_dk, const float* x, int64_t m, cons
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int nt = threads_for(n / cpu::kTileRows + 1, m * n * k);
   // A single activation row is a pure stream: one weight row at a time keeps each thread's reads
-  // one sequential run instead of kTileRows interleaved ones (F16 decode ~5% faster). Each output
-  // is computed the same way whatever the tile's rows, so this changes no result.
-  const bool one_stream = m == 1;
+  // one sequential run instead of kTileRows interleaved ones (AVX-512 F16 decode ~5% faster). Only
+  // with a one-row kernel: a kernel without one (AVX2) would run a 1×1 tile, a single FMA chain
+  // bound by its latency (F16 M=1 at 23 GB/s on two Zen 3 cores; 4 rows: 51–58). Each output is
+  // computed the same way whatever the tile's rows, so this changes no result.
+  const bool one_stream = m == 1 && batch_dk.one_row;
   cpu::UnitRanges* const ranges = ranges_for_region((n + kBlockRows - 1) / kBlockRows, nt);
 #pragma omp parallel num_threads(nt)
   {
