@@ -93,41 +93,57 @@ void tile_legacy(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
   __m256 acc[2][NC];
   for (auto& half : acc)
     for (auto& a : half) a = _mm256_setzero_ps();
+  // Both halves per activation word: each broadcast serves 16 rows (with one half at a time the
+  // broadcasts were kept for the second half and spilled).
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* ch = w + b * kChunk;
     const uint8_t* q = ch + 2 * kPackRows;
-    for (int hf = 0; hf < 2; ++hf) {
-      __m256i s[NC];
-      if constexpr (kQ4) {
-        __m256i s16[NC];
-        for (int c = 0; c < NC; ++c) s16[c] = _mm256_setzero_si256();
-        for (int j = 0; j < 4; ++j) {
+    __m256i s[2][NC];
+    if constexpr (kQ4) {
+      __m256i s16[2][NC];
+      for (auto& half : s16)
+        for (auto& v : half) v = _mm256_setzero_si256();
+      for (int j = 0; j < 4; ++j) {
+        __m256i lo[2], hi[2];
+        for (int hf = 0; hf < 2; ++hf) {
           const __m256i raw = load256(q + 64 * j + 32 * hf);
-          const __m256i lo = _mm256_and_si256(raw, m4);
-          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-          for (int c = 0; c < NC; ++c) {
-            const uint8_t* a = act + c * act_stride + b * kActBytes + 2;
-            s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(lo, bcast_u32(a + 4 * j)));
-            s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(hi, bcast_u32(a + 16 + 4 * j)));
-          }
+          lo[hf] = _mm256_and_si256(raw, m4);
+          hi[hf] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
         }
-        for (int c = 0; c < NC; ++c) s[c] = _mm256_madd_epi16(s16[c], ones);
-      } else {
-        for (int c = 0; c < NC; ++c) s[c] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; ++j) {
-          const __m256i qv = _mm256_xor_si256(load256(q + 64 * j + 32 * hf), flip);
-          const __m256i mag = _mm256_abs_epi8(qv);
-          for (int c = 0; c < NC; ++c) {
-            const uint8_t* a = act + c * act_stride + b * kActBytes + 2;
-            const __m256i p = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(bcast_u32(a + 4 * j), qv));
-            s[c] = _mm256_add_epi32(s[c], _mm256_madd_epi16(p, ones));
+        for (int c = 0; c < NC; ++c) {
+          const uint8_t* a = act + c * act_stride + b * kActBytes + 2;
+          const __m256i al = bcast_u32(a + 4 * j), ah = bcast_u32(a + 16 + 4 * j);
+          for (int hf = 0; hf < 2; ++hf) {
+            s16[hf][c] = _mm256_add_epi16(s16[hf][c], _mm256_maddubs_epi16(lo[hf], al));
+            s16[hf][c] = _mm256_add_epi16(s16[hf][c], _mm256_maddubs_epi16(hi[hf], ah));
           }
         }
       }
+      for (int hf = 0; hf < 2; ++hf)
+        for (int c = 0; c < NC; ++c) s[hf][c] = _mm256_madd_epi16(s16[hf][c], ones);
+    } else {
+      for (auto& half : s)
+        for (auto& v : half) v = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {
+        __m256i qv[2], mag[2];
+        for (int hf = 0; hf < 2; ++hf) {
+          qv[hf] = _mm256_xor_si256(load256(q + 64 * j + 32 * hf), flip);
+          mag[hf] = _mm256_abs_epi8(qv[hf]);
+        }
+        for (int c = 0; c < NC; ++c) {
+          const __m256i av = bcast_u32(act + c * act_stride + b * kActBytes + 2 + 4 * j);
+          for (int hf = 0; hf < 2; ++hf) {
+            const __m256i p = _mm256_maddubs_epi16(mag[hf], _mm256_sign_epi8(av, qv[hf]));
+            s[hf][c] = _mm256_add_epi32(s[hf][c], _mm256_madd_epi16(p, ones));
+          }
+        }
+      }
+    }
+    for (int hf = 0; hf < 2; ++hf) {
       const __m256 dw = load_f16x8(ch + 2 * kHalf * hf);
       for (int c = 0; c < NC; ++c) {
         const ActBlockInfo inf = info[c * info_stride + b];
-        const __m256i total = _mm256_add_epi32(s[c], _mm256_set1_epi32(inf.bias));
+        const __m256i total = _mm256_add_epi32(s[hf][c], _mm256_set1_epi32(inf.bias));
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(inf.d));
         acc[hf][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale, acc[hf][c]);
       }
