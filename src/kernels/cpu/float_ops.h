@@ -49,6 +49,9 @@ inline constexpr int64_t kMaxWideGroup = 16;
 void attention_heads_wide_avx512(const float* q, const PagedKvView& kv, const int32_t* table,
                                  int32_t pos, int64_t kv_head, int64_t n_q, float* out,
                                  const AttentionParams& p);
+void attention_heads_wide_avx2(const float* q, const PagedKvView& kv, const int32_t* table,
+                               int32_t pos, int64_t kv_head, int64_t n_q, float* out,
+                               const AttentionParams& p);
 void attention_head_avx512(const float* q, const PagedKvView& kv, const int32_t* table, int32_t pos,
                            int64_t kv_head, float* out,
                            const AttentionParams& p);  // head_dim ≤ 256

@@ -64,7 +64,8 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
 }  // namespace
 
 const FloatOps& float_ops_avx2() {
-  static constexpr FloatOps ops{rms_norm_row, add, swiglu, attention_head_avx2};
+  static constexpr FloatOps ops{rms_norm_row, add, swiglu, attention_head_avx2,
+                                attention_heads_wide_avx2};
   return ops;
 }
 
