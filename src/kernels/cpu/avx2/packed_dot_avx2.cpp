@@ -60,6 +60,13 @@ __m256i pair16_i8(const uint8_t* a, const uint8_t* b) {
                          _mm256_slli_epi32(hi, 16));
 }
 
+// Weight chunks to fetch ahead: about 2.3 KB. Measured on two Zen 3 cores (TinyLlama decode, 2
+// threads): the hardware prefetcher alone kept Q4_0 at ~0.65 of the read bandwidth and Q8_0 at
+// ~0.65; 8 Q4_0 / 4 Q8_0 chunks ahead 0.75–0.8 (+10–20% t/s); twice as far gained nothing.
+constexpr int64_t prefetch_chunks(int64_t chunk) {
+  return (2304 + chunk - 1) / chunk;
+}
+
 template <int NC>
 void store_rows(const __m256 (&acc)[2][NC], float* out, int64_t out_stride, int n_rows) {
   for (int c = 0; c < NC; ++c) {
@@ -95,8 +102,11 @@ void tile_legacy(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
     for (auto& a : half) a = _mm256_setzero_ps();
   // Both halves per activation word: each broadcast serves 16 rows (with one half at a time the
   // broadcasts were kept for the second half and spilled).
+  constexpr int64_t kAhead = prefetch_chunks(kChunk);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* ch = w + b * kChunk;
+    for (int64_t l = 0; l < kChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + kAhead * kChunk + l), _MM_HINT_T0);
     const uint8_t* q = ch + 2 * kPackRows;
     __m256i s[2][NC];
     if constexpr (kQ4) {
@@ -167,8 +177,11 @@ void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
   __m256 acc[2][NC];
   for (auto& half : acc)
     for (auto& a : half) a = _mm256_setzero_ps();
+  constexpr int64_t kAhead = prefetch_chunks(kChunk);  // one chunk (Q4_K_M decode +6%)
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* ch = w + b * kChunk;
+    for (int64_t l = 0; l < kChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + kAhead * kChunk + l), _MM_HINT_T0);
     for (int hf = 0; hf < 2; ++hf) {
       const int64_t r0 = kHalf * hf;
       __m256i isum[NC];
