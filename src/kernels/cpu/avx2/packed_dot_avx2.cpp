@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "kernels/cpu/packed.h"
+#include "kernels/cpu/packed_tiles.h"
 #include "tensor/quant_blocks.h"
 
 namespace latent::kernels::cpu {
@@ -316,43 +317,28 @@ void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
   store_rows<NC>(acc, out, out_stride, n_rows);
 }
 
-using TileNc = void (*)(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-                        const void* info, int64_t info_stride, float* out, int64_t out_stride,
-                        int n_rows);
 struct Q4_0Tiles {
   template <int NC>
-  static constexpr TileNc fn = tile_legacy<true, NC>;
+  static constexpr PackedTileNc fn = tile_legacy<true, NC>;
 };
 struct Q8_0Tiles {
   template <int NC>
-  static constexpr TileNc fn = tile_legacy<false, NC>;
+  static constexpr PackedTileNc fn = tile_legacy<false, NC>;
 };
 struct Q4_KTiles {
   template <int NC>
-  static constexpr TileNc fn = tile_q4k<NC>;
+  static constexpr PackedTileNc fn = tile_q4k<NC>;
 };
 struct Q6_KTiles {
   template <int NC>
-  static constexpr TileNc fn = tile_q6k<NC>;
+  static constexpr PackedTileNc fn = tile_q6k<NC>;
 };
 
-template <class K, int... I>
-constexpr std::array<TileNc, sizeof...(I)> tiles_by_cols(std::integer_sequence<int, I...>) {
-  return {K::template fn<I + 1>...};
-}
-
-template <class K, int kMaxCols>
-void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, const void* info,
-          int64_t info_stride, int n_cols, float* out, int64_t out_stride, int n_rows) {
-  static constexpr auto table = tiles_by_cols<K>(std::make_integer_sequence<int, kMaxCols>{});
-  table[n_cols - 1](n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-}
-
 // Four activation rows per tile: with 16 vector registers, more would spill the accumulators.
-const PackedKernel kQ4_0{DType::Q8_0, 8, 4, tile<Q4_0Tiles, 4>};
-const PackedKernel kQ8_0{DType::Q8_0, 0, 4, tile<Q8_0Tiles, 4>};
-const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile<Q4_KTiles, 4>};
-const PackedKernel kQ6_K{DType::Q8_K, 0, 4, tile<Q6_KTiles, 4>};
+const PackedKernel kQ4_0{DType::Q8_0, 8, 4, packed_tile<Q4_0Tiles, 4>};
+const PackedKernel kQ8_0{DType::Q8_0, 0, 4, packed_tile<Q8_0Tiles, 4>};
+const PackedKernel kQ4_K{DType::Q8_K, 0, 4, packed_tile<Q4_KTiles, 4>};
+const PackedKernel kQ6_K{DType::Q8_K, 0, 4, packed_tile<Q6_KTiles, 4>};
 
 }  // namespace
 

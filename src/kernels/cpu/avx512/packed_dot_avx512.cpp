@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "kernels/cpu/packed.h"
+#include "kernels/cpu/packed_tiles.h"
 #include "tensor/quant_blocks.h"
 
 namespace latent::kernels::cpu {
@@ -246,46 +247,30 @@ void tile_q6k_nc(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
   for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * out_stride, keep, acc[c]);
 }
 
-using TileNc = void (*)(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
-                        const void* info, int64_t info_stride, float* out, int64_t out_stride,
-                        int n_rows);
 // Each kernel family's instantiations by activation-row count: K::fn<NC>.
 struct Q4_0Tiles {
   template <int NC>
-  static constexpr TileNc fn = tile_nc<true, NC>;
+  static constexpr PackedTileNc fn = tile_nc<true, NC>;
 };
 struct Q8_0Tiles {
   template <int NC>
-  static constexpr TileNc fn = tile_nc<false, NC>;
+  static constexpr PackedTileNc fn = tile_nc<false, NC>;
 };
 struct Q4_KTiles {
   template <int NC>
-  static constexpr TileNc fn = tile_q4k_nc<NC>;
+  static constexpr PackedTileNc fn = tile_q4k_nc<NC>;
 };
 struct Q6_KTiles {
   template <int NC>
-  static constexpr TileNc fn = tile_q6k_nc<NC>;
+  static constexpr PackedTileNc fn = tile_q6k_nc<NC>;
 };
-
-template <class K, int... I>
-constexpr std::array<TileNc, sizeof...(I)> tiles_by_cols(std::integer_sequence<int, I...>) {
-  return {K::template fn<I + 1>...};
-}
-
-// PackedKernel::tile: the instantiation for n_cols (1..kMaxCols) activation rows.
-template <class K, int kMaxCols>
-void tile(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride, const void* info,
-          int64_t info_stride, int n_cols, float* out, int64_t out_stride, int n_rows) {
-  static constexpr auto table = tiles_by_cols<K>(std::make_integer_sequence<int, kMaxCols>{});
-  table[n_cols - 1](n, w, act, act_stride, info, info_stride, out, out_stride, n_rows);
-}
 
 static_assert(kPackRows == 16);
 
-const PackedKernel kQ4_0{DType::Q8_0, 8, 8, tile<Q4_0Tiles, 8>};
-const PackedKernel kQ8_0{DType::Q8_0, 128, 8, tile<Q8_0Tiles, 8>};
-const PackedKernel kQ4_K{DType::Q8_K, 0, 4, tile<Q4_KTiles, 4>};
-const PackedKernel kQ6_K{DType::Q8_K, 0, 8, tile<Q6_KTiles, 8>};
+const PackedKernel kQ4_0{DType::Q8_0, 8, 8, packed_tile<Q4_0Tiles, 8>};
+const PackedKernel kQ8_0{DType::Q8_0, 128, 8, packed_tile<Q8_0Tiles, 8>};
+const PackedKernel kQ4_K{DType::Q8_K, 0, 4, packed_tile<Q4_KTiles, 4>};
+const PackedKernel kQ6_K{DType::Q8_K, 0, 8, packed_tile<Q6_KTiles, 8>};
 
 }  // namespace
 
