@@ -70,7 +70,9 @@ TEST(ArithTask, MixedOperandsWriteTheOtherPathForHalfTheSumsAndProducts) {
     ASSERT_NE(p.op, ArithOp::kSub) << p.question;
     EXPECT_EQ(p.reasoning, reasoning_for(p.op, p.b, p.a)) << p.question;
     EXPECT_NE(p.question.find(std::to_string(p.a)), std::string::npos);
-    if (p.op == ArithOp::kMul) EXPECT_LT(p.a, 100);
+    if (p.op == ArithOp::kMul) {
+      EXPECT_LT(p.a, 100);
+    }
     swapped_add += p.op == ArithOp::kAdd;
     swapped_mul += p.op == ArithOp::kMul;
   }
