@@ -186,9 +186,22 @@ bool is_packed(const void* data) {
 }
 
 const PackedKernel* find_packed_kernel(DType weight, Isa isa) {
-  if (isa == Isa::kAvx512) return packed_kernel_avx512(weight);
-  if (isa == Isa::kAvx2) return packed_kernel_avx2(weight);
-  return nullptr;
+  const PackedKernelSet* set = isa == Isa::kAvx512 ? &packed_kernels_avx512()
+                               : isa == Isa::kAvx2 ? &packed_kernels_avx2()
+                                                   : nullptr;
+  if (!set) return nullptr;
+  switch (weight) {
+    case DType::Q4_0:
+      return &set->q4_0;
+    case DType::Q8_0:
+      return &set->q8_0;
+    case DType::Q4_K:
+      return &set->q4_k;
+    case DType::Q6_K:
+      return &set->q6_k;
+    default:
+      return nullptr;
+  }
 }
 
 }  // namespace latent::kernels::cpu

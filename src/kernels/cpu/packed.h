@@ -63,8 +63,12 @@ struct PackedKernel {
 
 // The packed kernel for this weight type at this ISA, or nullptr.
 const PackedKernel* find_packed_kernel(DType weight, Isa isa);
-const PackedKernel* packed_kernel_avx512(DType weight);
-const PackedKernel* packed_kernel_avx2(DType weight);
+// One ISA's packed kernels, one per packable type (find_packed_kernel picks by type).
+struct PackedKernelSet {
+  PackedKernel q4_0, q8_0, q4_k, q6_k;
+};
+const PackedKernelSet& packed_kernels_avx512();
+const PackedKernelSet& packed_kernels_avx2();
 
 // Whether `type` has a packed layout; the packed size of an [n, k] tensor; and the conversions
 // (byte shuffles, exact both ways).

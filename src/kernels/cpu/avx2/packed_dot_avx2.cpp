@@ -334,27 +334,15 @@ struct Q6_KTiles {
   static constexpr PackedTileNc fn = tile_q6k<NC>;
 };
 
-// Four activation rows per tile: with 16 vector registers, more would spill the accumulators.
-const PackedKernel kQ4_0{DType::Q8_0, 8, 4, packed_tile<Q4_0Tiles, 4>};
-const PackedKernel kQ8_0{DType::Q8_0, 0, 4, packed_tile<Q8_0Tiles, 4>};
-const PackedKernel kQ4_K{DType::Q8_K, 0, 4, packed_tile<Q4_KTiles, 4>};
-const PackedKernel kQ6_K{DType::Q8_K, 0, 4, packed_tile<Q6_KTiles, 4>};
-
 }  // namespace
 
-const PackedKernel* packed_kernel_avx2(DType weight) {
-  switch (weight) {
-    case DType::Q4_0:
-      return &kQ4_0;
-    case DType::Q8_0:
-      return &kQ8_0;
-    case DType::Q4_K:
-      return &kQ4_K;
-    case DType::Q6_K:
-      return &kQ6_K;
-    default:
-      return nullptr;
-  }
+// Four activation rows per tile: with 16 vector registers, more would spill the accumulators.
+const PackedKernelSet& packed_kernels_avx2() {
+  static const PackedKernelSet set{{DType::Q8_0, 8, 4, packed_tile<Q4_0Tiles, 4>},
+                                   {DType::Q8_0, 0, 4, packed_tile<Q8_0Tiles, 4>},
+                                   {DType::Q8_K, 0, 4, packed_tile<Q4_KTiles, 4>},
+                                   {DType::Q8_K, 0, 4, packed_tile<Q6_KTiles, 4>}};
+  return set;
 }
 
 }  // namespace latent::kernels::cpu

@@ -267,26 +267,14 @@ struct Q6_KTiles {
 
 static_assert(kPackRows == 16);
 
-const PackedKernel kQ4_0{DType::Q8_0, 8, 8, packed_tile<Q4_0Tiles, 8>};
-const PackedKernel kQ8_0{DType::Q8_0, 128, 8, packed_tile<Q8_0Tiles, 8>};
-const PackedKernel kQ4_K{DType::Q8_K, 0, 4, packed_tile<Q4_KTiles, 4>};
-const PackedKernel kQ6_K{DType::Q8_K, 0, 8, packed_tile<Q6_KTiles, 8>};
-
 }  // namespace
 
-const PackedKernel* packed_kernel_avx512(DType weight) {
-  switch (weight) {
-    case DType::Q4_0:
-      return &kQ4_0;
-    case DType::Q8_0:
-      return &kQ8_0;
-    case DType::Q4_K:
-      return &kQ4_K;
-    case DType::Q6_K:
-      return &kQ6_K;
-    default:
-      return nullptr;
-  }
+const PackedKernelSet& packed_kernels_avx512() {
+  static const PackedKernelSet set{{DType::Q8_0, 8, 8, packed_tile<Q4_0Tiles, 8>},
+                                   {DType::Q8_0, 128, 8, packed_tile<Q8_0Tiles, 8>},
+                                   {DType::Q8_K, 0, 4, packed_tile<Q4_KTiles, 4>},
+                                   {DType::Q8_K, 0, 8, packed_tile<Q6_KTiles, 8>}};
+  return set;
 }
 
 }  // namespace latent::kernels::cpu
