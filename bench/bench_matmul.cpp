@@ -72,6 +72,42 @@ void prepared_args(benchmark::internal::Benchmark* b) {
         for (int64_t p : {0, 1}) b->Args({static_cast<int64_t>(t), m, n, k, 1, p});
 }
 
+// Decode as it meets the weights: single-row products over prepared copies of one weight that
+// together (~512 MiB) far exceed the caches, each call on the next copy, so every byte comes
+// from DRAM as in a token's pass over the model. Compare weight_B/s with BM_ReadBandwidth.
+// Args: dtype id, threads.
+void BM_MatmulPreparedDram(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  constexpr int64_t n = 5632, k = 2048;
+  kernels::set_num_threads(static_cast<int>(state.range(1)));
+  Weights w = make_weights(t, n, k);
+  const int64_t copies = std::max<int64_t>(2, (int64_t{512} << 20) / w.view.nbytes());
+  std::vector<std::vector<uint8_t>> bytes(static_cast<size_t>(copies), w.bytes);
+  std::vector<TensorView> views(static_cast<size_t>(copies), w.view);
+  std::vector<TensorView*> ptrs;
+  for (int64_t c = 0; c < copies; ++c) {
+    views[static_cast<size_t>(c)].data = bytes[static_cast<size_t>(c)].data();
+    ptrs.push_back(&views[static_cast<size_t>(c)]);
+  }
+  // One arena on 2 MiB pages, as the model's weights are; the originals are freed as copied.
+  const std::shared_ptr<const void> owner =
+      kernels::prepare_weights(ptrs, [&](const TensorView& done) {
+        for (auto& b : bytes)
+          if (b.data() == done.data) std::vector<uint8_t>().swap(b);
+      });
+  const std::vector<float> x = make_act(1, k);
+  std::vector<float> out(static_cast<size_t>(n));
+  size_t next = 0;
+  for (auto _ : state) {
+    kernels::matmul(x.data(), 1, views[next], out.data());
+    benchmark::DoNotOptimize(out.data());
+    next = (next + 1) % views.size();
+  }
+  state.SetLabel(std::string(dtype_name(t)) + (owner ? " prepared, DRAM" : " gguf, DRAM"));
+  bench::set_counters(state, 1, w.view);
+  kernels::set_num_threads(0);
+}
+
 // Read bandwidth of a 1 GiB buffer in this run (neighbours move it), as the decode roofline.
 void BM_ReadBandwidth(benchmark::State& state) {
   const int nt = static_cast<int>(state.range(0));
@@ -106,6 +142,12 @@ void scalar_args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatmulPreparedDram)
+    ->ArgsProduct({{static_cast<int64_t>(DType::Q4_0), static_cast<int64_t>(DType::Q8_0),
+                    static_cast<int64_t>(DType::Q4_K), static_cast<int64_t>(DType::Q6_K)},
+                   {1, 2}})
+    ->MinTime(0.5)
+    ->UseRealTime();
 BENCHMARK(BM_MatmulPrepared)
     ->Name("BM_Matmul/prepared")
     ->Apply(prepared_args)

@@ -61,6 +61,13 @@ __m256i pair16_i8(const uint8_t* a, const uint8_t* b) {
                          _mm256_slli_epi32(hi, 16));
 }
 
+// The value as computed here, kept in a register: an empty asm the compiler cannot move
+// arithmetic across, which fixes the order of an accumulation it would otherwise reschedule.
+__m256i pin(__m256i v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
 // Weight chunks to fetch ahead: about 2.3 KB. Measured on two Zen 3 cores (TinyLlama decode, 2
 // threads): the hardware prefetcher alone kept Q4_0 at ~0.65 of the read bandwidth and Q8_0 at
 // ~0.65; 8 Q4_0 / 4 Q8_0 chunks ahead 0.75–0.8 (+10–20% t/s); twice as far gained nothing.
@@ -166,23 +173,48 @@ void tile_legacy(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
 // Q4_K × Q8_K: per 64-element half h of a super-block, a group's eight VPMADDUBSW pairs sum in
 // int16 (≤ 8·2·15·127 = 30480) and one VPMADDWD against the rows' 6-bit scales widens and scales
 // them; the mins enter through VPMADDWD of the min pairs against the activation's group sums.
+constexpr int64_t kQ4KChunk = kPackRows * (4 + 16 + kQK_K / 2);
+constexpr int64_t kQ4KSc = 4 * kPackRows, kQ4KMin = 12 * kPackRows, kQ4KQ = 20 * kPackRows;
+
+// Group h's two scales of rows r0..r0+7, as VPMADDWD pairs.
+void q4k_scales(const uint8_t* ch, int h, int64_t r0, __m256i& sc0, __m256i& sc1) {
+  sc0 = scale_pairs_u8(ch + kQ4KSc + (2 * h) * kPackRows + r0);
+  sc1 = scale_pairs_u8(ch + kQ4KSc + (2 * h + 1) * kPackRows + r0);
+}
+
+// acc += d·d_a·isum − dmin·d_a·Σ_g m_g·s_g for rows r0..r0+7 of super-block chunk ch, activation
+// row info (its d and group sums).
+__m256 q4k_finish(const uint8_t* ch, int64_t r0, const ActSuperInfo& inf, __m256i isum,
+                  __m256 acc) {
+  __m256i ms = _mm256_setzero_si256();
+  for (int p = 0; p < 4; ++p) {  // lane r: m_{2p} | m_{2p+1} << 16
+    const __m256i mp = pair16_u8(ch + kQ4KMin + (2 * p) * kPackRows + r0,
+                                 ch + kQ4KMin + (2 * p + 1) * kPackRows + r0);
+    ms = _mm256_add_epi32(ms, _mm256_madd_epi16(mp, _mm256_set1_epi32(inf.bs[p])));
+  }
+  const __m256 da = _mm256_set1_ps(inf.d);
+  const __m256 dw = load_f16x8(ch + 2 * r0), dm = load_f16x8(ch + 2 * kPackRows + 2 * r0);
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, da), acc);
+  return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(dm, da), acc);
+}
+
+// NC activation rows, one half (8 rows) at a time: the int16 sums of both halves would not fit
+// the 16 registers.
 template <int NC>
 void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
               const void* info_v, int64_t info_stride, float* out, int64_t out_stride, int n_rows) {
   const auto* info = static_cast<const ActSuperInfo*>(info_v);
-  constexpr int64_t kChunk = kPackRows * (4 + 16 + kQK_K / 2);
-  constexpr int64_t kSc = 4 * kPackRows, kMin = 12 * kPackRows, kQ = 20 * kPackRows;
   constexpr int64_t kAct = sizeof(BlockQ8_K);
   const int64_t nb = n / kQK_K;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc[2][NC];
   for (auto& half : acc)
     for (auto& a : half) a = _mm256_setzero_ps();
-  constexpr int64_t kAhead = prefetch_chunks(kChunk);  // one chunk (Q4_K_M decode +6%)
+  constexpr int64_t kAhead = prefetch_chunks(kQ4KChunk);  // one chunk (Q4_K_M decode +6%)
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* ch = w + b * kChunk;
-    for (int64_t l = 0; l < kChunk; l += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(ch + kAhead * kChunk + l), _MM_HINT_T0);
+    const uint8_t* ch = w + b * kQ4KChunk;
+    for (int64_t l = 0; l < kQ4KChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + kAhead * kQ4KChunk + l), _MM_HINT_T0);
     for (int hf = 0; hf < 2; ++hf) {
       const int64_t r0 = kHalf * hf;
       __m256i isum[NC];
@@ -191,7 +223,7 @@ void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
         __m256i s_lo[NC], s_hi[NC];
         for (int c = 0; c < NC; ++c) s_lo[c] = s_hi[c] = _mm256_setzero_si256();
         for (int t = 0; t < 8; ++t) {
-          const __m256i raw = load256(ch + kQ + (8 * h + t) * 64 + 4 * r0);
+          const __m256i raw = load256(ch + kQ4KQ + (8 * h + t) * 64 + 4 * r0);
           const __m256i lo = _mm256_and_si256(raw, m4);
           const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
           for (int c = 0; c < NC; ++c) {
@@ -201,37 +233,107 @@ void tile_q4k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
                 _mm256_add_epi16(s_hi[c], _mm256_maddubs_epi16(hi, bcast_u32(a + 32 + 4 * t)));
           }
         }
-        const __m256i sc0 = scale_pairs_u8(ch + kSc + (2 * h) * kPackRows + r0);
-        const __m256i sc1 = scale_pairs_u8(ch + kSc + (2 * h + 1) * kPackRows + r0);
+        __m256i sc0, sc1;
+        q4k_scales(ch, h, r0, sc0, sc1);
         for (int c = 0; c < NC; ++c)
           isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_madd_epi16(s_lo[c], sc0),
                                                                _mm256_madd_epi16(s_hi[c], sc1)));
       }
-      __m256i mp[4];  // lane r: m_{2p} | m_{2p+1} << 16
-      for (int p = 0; p < 4; ++p)
-        mp[p] = pair16_u8(ch + kMin + (2 * p) * kPackRows + r0,
-                          ch + kMin + (2 * p + 1) * kPackRows + r0);
-      const __m256 dw = load_f16x8(ch + 2 * r0);
-      const __m256 dm = load_f16x8(ch + 2 * kPackRows + 2 * r0);
-      for (int c = 0; c < NC; ++c) {
-        const ActSuperInfo& inf = info[c * info_stride + b];
-        __m256i ms = _mm256_setzero_si256();
-        for (int p = 0; p < 4; ++p)
-          ms = _mm256_add_epi32(ms, _mm256_madd_epi16(mp[p], _mm256_set1_epi32(inf.bs[p])));
-        const __m256 da = _mm256_set1_ps(inf.d);
-        acc[hf][c] =
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(dw, da), acc[hf][c]);
-        acc[hf][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(dm, da), acc[hf][c]);
-      }
+      for (int c = 0; c < NC; ++c)
+        acc[hf][c] = q4k_finish(ch, r0, info[c * info_stride + b], isum[c], acc[hf][c]);
     }
   }
   store_rows<NC>(acc, out, out_stride, n_rows);
+}
+
+// One activation row (decode): both halves per pass, so each broadcast serves 16 rows, with the
+// int16 sums pinned in order: GCC otherwise hoisted all 32 products of a group ahead of their sums
+// and spilled them (llvm-mca, Zen 3: 51 → 39 cycles per group). 5632 × 2048, one thread, best of
+// 6 alternating runs: cache-resident 0.31 → 0.20 ms; from DRAM (BM_MatmulPreparedDram) 10.8 →
+// 12.7 GB/s.
+void tile_q4k_one(int64_t n, const uint8_t* w, const uint8_t* act, int64_t /*act_stride*/,
+                  const void* info_v, int64_t /*info_stride*/, float* out, int64_t /*out_stride*/,
+                  int n_rows) {
+  const auto* info = static_cast<const ActSuperInfo*>(info_v);
+  constexpr int64_t kAct = sizeof(BlockQ8_K);
+  const int64_t nb = n / kQK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[2][1] = {{_mm256_setzero_ps()}, {_mm256_setzero_ps()}};
+  constexpr int64_t kAhead = prefetch_chunks(kQ4KChunk);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kQ4KChunk;
+    for (int64_t l = 0; l < kQ4KChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + kAhead * kQ4KChunk + l), _MM_HINT_T0);
+    __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int h = 0; h < 4; ++h) {
+      const uint8_t* a = act + b * kAct + 4 + 64 * h;
+      __m256i s_lo[2], s_hi[2];
+      for (int hf = 0; hf < 2; ++hf) s_lo[hf] = s_hi[hf] = _mm256_setzero_si256();
+      for (int t = 0; t < 8; ++t) {
+        const __m256i al = bcast_u32(a + 4 * t), ah = bcast_u32(a + 32 + 4 * t);
+        for (int hf = 0; hf < 2; ++hf) {
+          const __m256i raw = load256(ch + kQ4KQ + (8 * h + t) * 64 + 4 * kHalf * hf);
+          const __m256i lo = _mm256_and_si256(raw, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          s_lo[hf] = pin(_mm256_add_epi16(s_lo[hf], _mm256_maddubs_epi16(lo, al)));
+          s_hi[hf] = pin(_mm256_add_epi16(s_hi[hf], _mm256_maddubs_epi16(hi, ah)));
+        }
+      }
+      for (int hf = 0; hf < 2; ++hf) {
+        __m256i sc0, sc1;
+        q4k_scales(ch, h, kHalf * hf, sc0, sc1);
+        isum[hf] = _mm256_add_epi32(isum[hf], _mm256_add_epi32(_mm256_madd_epi16(s_lo[hf], sc0),
+                                                               _mm256_madd_epi16(s_hi[hf], sc1)));
+      }
+    }
+    for (int hf = 0; hf < 2; ++hf)
+      acc[hf][0] = q4k_finish(ch, kHalf * hf, info[b], isum[hf], acc[hf][0]);
+  }
+  store_rows<1>(acc, out, 0, n_rows);
 }
 
 // Q6_K × Q8_K: a 16-element sub-block's four words are rebuilt as unsigned 6-bit levels (as the
 // AVX-512 kernel does); two VPMADDUBSW pairs sum in int16 (≤ 2·2·63·127 = 32004) and VPMADDWD
 // against the row's int8 scale widens and scales them. The −32 offset enters once per super-block
 // as 32·Σ_j s_j·bsum_j.
+// Sub-block part q's 6-bit levels (0..63) from a word of low nibbles and one of top bit pairs.
+template <int q>
+__m256i q6k_levels(__m256i lo, __m256i hi, __m256i m4, __m256i m30) {
+  __m256i nib, top;
+  if constexpr (q < 2) {
+    nib = _mm256_and_si256(lo, m4);
+  } else {
+    nib = _mm256_and_si256(_mm256_srli_epi16(lo, 4), m4);
+  }
+  if constexpr (q == 0) {
+    top = _mm256_slli_epi16(hi, 4);
+  } else if constexpr (q == 1) {
+    top = _mm256_slli_epi16(hi, 2);
+  } else if constexpr (q == 2) {
+    top = hi;
+  } else {
+    top = _mm256_srli_epi16(hi, 2);
+  }
+  return _mm256_or_si256(nib, _mm256_and_si256(top, m30));
+}
+
+// acc += d·d_a·(isum − 32·Σ_j s_j·bsum_j) for rows r0..r0+7 of super-block chunk ch against
+// the Q8_K block blk (d, then the quants, then the 16-element sums bsum_j).
+__m256 q6k_finish(const uint8_t* ch, int64_t r0, const uint8_t* blk, __m256i isum, __m256 acc) {
+  const uint8_t* bsums = blk + 4 + kQK_K;  // int16[16]
+  __m256i off = _mm256_setzero_si256();
+  for (int p = 0; p < 8; ++p) {  // lane r: s_{2p} | s_{2p+1} << 16, the rows' signed scales
+    const __m256i sp = pair16_i8(ch + kQ6KScales + 2 * p * kPackRows + r0,
+                                 ch + kQ6KScales + (2 * p + 1) * kPackRows + r0);
+    off = _mm256_add_epi32(off, _mm256_madd_epi16(sp, bcast_u32(bsums + 4 * p)));
+  }
+  float da;
+  std::memcpy(&da, blk, sizeof da);
+  const __m256i total = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+  const __m256 dw = load_f16x8(ch + 2 * r0);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc);
+}
+
 template <int NC>
 void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
               const void* /*info: the Q8_K blocks hold what it needs*/, int64_t /*info_stride*/,
@@ -260,24 +362,8 @@ void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
         __m256i u[4];
         for (int t = 0; t < 4; ++t) {
           const int64_t tw = 4 * i + t;
-          const __m256i lo = load256(ch + kQ6KLow + (16 * h + 8 * (q % 2) + tw) * 64 + 4 * r0);
-          const __m256i hi = load256(ch + kQ6KHigh + (8 * h + tw) * 64 + 4 * r0);
-          __m256i nib, top;
-          if constexpr (q < 2) {
-            nib = _mm256_and_si256(lo, m4);
-          } else {
-            nib = _mm256_and_si256(_mm256_srli_epi16(lo, 4), m4);
-          }
-          if constexpr (q == 0) {
-            top = _mm256_slli_epi16(hi, 4);
-          } else if constexpr (q == 1) {
-            top = _mm256_slli_epi16(hi, 2);
-          } else if constexpr (q == 2) {
-            top = hi;
-          } else {
-            top = _mm256_srli_epi16(hi, 2);
-          }
-          u[t] = _mm256_or_si256(nib, _mm256_and_si256(top, m30));
+          u[t] = q6k_levels<q>(load256(ch + kQ6KLow + (16 * h + 8 * (q % 2) + tw) * 64 + 4 * r0),
+                               load256(ch + kQ6KHigh + (8 * h + tw) * 64 + 4 * r0), m4, m30);
         }
         const __m256i sc = scale_pairs_i8(ch + kQ6KScales + j * kPackRows + r0);
         constexpr int64_t e0 = 128 * h + 32 * q + 16 * i;
@@ -295,26 +381,63 @@ void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
         (sub_block.template operator()<J>(), ...);
       }
       (std::make_integer_sequence<int, kQK_K / 16>{});
-      __m256i sp[8];  // lane r: s_{2p} | s_{2p+1} << 16, the rows' signed scales
-      for (int p = 0; p < 8; ++p)
-        sp[p] = pair16_i8(ch + kQ6KScales + 2 * p * kPackRows + r0,
-                          ch + kQ6KScales + (2 * p + 1) * kPackRows + r0);
-      const __m256 dw = load_f16x8(ch + 2 * r0);
-      for (int c = 0; c < NC; ++c) {
-        const uint8_t* blk = act + c * act_stride + b * kAct;
-        const uint8_t* bsums = blk + 4 + kQK_K;  // int16[16]
-        __m256i off = _mm256_setzero_si256();
-        for (int p = 0; p < 8; ++p)
-          off = _mm256_add_epi32(off, _mm256_madd_epi16(sp[p], bcast_u32(bsums + 4 * p)));
-        float da;
-        std::memcpy(&da, blk, sizeof da);
-        const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(off, 5));
-        acc[hf][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
-                                     _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc[hf][c]);
-      }
+      for (int c = 0; c < NC; ++c)
+        acc[hf][c] = q6k_finish(ch, r0, act + c * act_stride + b * kAct, isum[c], acc[hf][c]);
     }
   }
   store_rows<NC>(acc, out, out_stride, n_rows);
+}
+
+// One activation row (decode): both halves per sub-block, so each broadcast serves 16 rows, and
+// each sub-block's sums pinned in order (in tile_q6k<1> GCC kept every broadcast of a super-block
+// on the stack and spilled the products). llvm-mca, Zen 3: 338 → 316 cycles per super-block; from
+// DRAM, best of 6 alternating runs, 8.5 → 9.0 GB/s (1 thread), 15.1 → 16.6 (2 threads). It still
+// spills the scale pairs: the next thing to take out.
+void tile_q6k_one(int64_t n, const uint8_t* w, const uint8_t* act, int64_t /*act_stride*/,
+                  const void* /*info*/, int64_t /*info_stride*/, float* out, int64_t /*out_stride*/,
+                  int n_rows) {
+  constexpr int64_t kChunk = kPackRows * static_cast<int64_t>(sizeof(BlockQ6_K));
+  constexpr int64_t kAct = sizeof(BlockQ8_K);
+  const int64_t nb = n / kQK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  __m256 acc[2][1] = {{_mm256_setzero_ps()}, {_mm256_setzero_ps()}};
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + b * kChunk;
+    for (int64_t l = 0; l < kChunk; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ch + 2 * kChunk + l), _MM_HINT_T0);
+    const uint8_t* blk = act + b * kAct;
+    __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    auto sub_block = [&]<int j>() {
+      constexpr int h = j / 8, q = j % 8 / 2, i = j % 2;
+      constexpr int64_t e0 = 128 * h + 32 * q + 16 * i;
+      __m256i a[4];
+      for (int t = 0; t < 4; ++t) a[t] = bcast_u32(blk + 4 + e0 + 4 * t);
+      for (int hf = 0; hf < 2; ++hf) {
+        const int64_t r0 = kHalf * hf;
+        __m256i p[2];
+        for (int t2 = 0; t2 < 2; ++t2) {
+          __m256i u[2];
+          for (int tt = 0; tt < 2; ++tt) {
+            const int64_t tw = 4 * i + 2 * t2 + tt;
+            u[tt] = q6k_levels<q>(load256(ch + kQ6KLow + (16 * h + 8 * (q % 2) + tw) * 64 + 4 * r0),
+                                  load256(ch + kQ6KHigh + (8 * h + tw) * 64 + 4 * r0), m4, m30);
+          }
+          p[t2] = _mm256_add_epi16(_mm256_maddubs_epi16(u[0], a[2 * t2]),
+                                   _mm256_maddubs_epi16(u[1], a[2 * t2 + 1]));
+        }
+        const __m256i sc = scale_pairs_i8(ch + kQ6KScales + j * kPackRows + r0);
+        isum[hf] = pin(_mm256_add_epi32(
+            isum[hf], _mm256_add_epi32(_mm256_madd_epi16(p[0], sc), _mm256_madd_epi16(p[1], sc))));
+      }
+    };
+    [&]<int... J>(std::integer_sequence<int, J...>) {
+      (sub_block.template operator()<J>(), ...);
+    }
+    (std::make_integer_sequence<int, kQK_K / 16>{});
+    for (int hf = 0; hf < 2; ++hf)
+      acc[hf][0] = q6k_finish(ch, kHalf * hf, blk, isum[hf], acc[hf][0]);
+  }
+  store_rows<1>(acc, out, 0, n_rows);
 }
 
 struct Q4_0Tiles {
@@ -327,11 +450,11 @@ struct Q8_0Tiles {
 };
 struct Q4_KTiles {
   template <int NC>
-  static constexpr PackedTileNc fn = tile_q4k<NC>;
+  static constexpr PackedTileNc fn = NC == 1 ? tile_q4k_one : tile_q4k<NC>;
 };
 struct Q6_KTiles {
   template <int NC>
-  static constexpr PackedTileNc fn = tile_q6k<NC>;
+  static constexpr PackedTileNc fn = NC == 1 ? tile_q6k_one : tile_q6k<NC>;
 };
 
 }  // namespace
