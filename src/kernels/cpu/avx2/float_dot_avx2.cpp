@@ -1,4 +1,4 @@
-// AVX2+FMA+F16C dot kernels for float weights: F32, F16 (vcvtph2ps) and BF16 (widened by a shift),
+// AVX2+FMA+F16C dot kernels for float weights: F32, F16 (vcvtph2ps) and BF16 (by a shift or a mask),
 // all against f32 activations, so every product is exact and sums are f32. 16 ymm registers hold
 // at most 8 accumulators, so a 4×4 tile runs as two 2-row halves; tails go through zero-padded
 // stack copies.
@@ -24,13 +24,41 @@ struct LoadF16 {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * k)));
   }
 };
+// BF16 also reads 16 elements at a time (kPairs): a 32-bit lane holds elements 2i (low half) and
+// 2i + 1 (high half), so one shift gives the even ones as f32 and one mask the odd ones, against
+// activations stored in that order (convert_bf16_pairs). Half the work of widening 8 at a time.
 struct LoadBF16 {
   static constexpr int kBytes = 2;
+  static constexpr bool kPairs = true;
   static __m256 at(const uint8_t* p, int64_t k) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * k));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
   }
+  static __m256 even(const uint8_t* p, int64_t k) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * k));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+  }
+  static __m256 odd(const uint8_t* p, int64_t k) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * k));
+    return _mm256_castsi256_ps(
+        _mm256_and_si256(x, _mm256_set1_epi32(static_cast<int32_t>(0xFFFF0000u))));
+  }
 };
+template <class L>
+concept PairLoader = L::kPairs;
+
+// Activations for LoadBF16: each whole block of 16 as its 8 even elements, then its 8 odd ones; a
+// tail of fewer than 16 stays in order (the tile takes it 8 at a time).
+void convert_bf16_pairs(const float* x, void* out, int64_t n) {
+  auto* o = static_cast<float*>(out);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    for (int i = 0; i < 8; ++i) {
+      o[k + i] = x[k + 2 * i];
+      o[k + 8 + i] = x[k + 2 * i + 1];
+    }
+  for (; k < n; ++k) o[k] = x[k];
+}
 
 float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -50,6 +78,23 @@ void tile_rc(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int64_t 
   const float* ac[C];
   for (int c = 0; c < C; ++c) ac[c] = reinterpret_cast<const float*>(a + c * as);
   int64_t k = 0;
+  if constexpr (PairLoader<L>) {
+    // Evens for every row, then odds: 12 accumulators, 3 activation vectors and one weight vector
+    // fill the 16 registers, so the odd pass loads the weights again (from L1).
+    for (; k + 16 <= n; k += 16) {
+      __m256 av[C];
+      for (int c = 0; c < C; ++c) av[c] = _mm256_loadu_ps(ac[c] + k);
+      for (int r = 0; r < R; ++r) {
+        const __m256 wv = L::even(w + r * ws, k);
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(wv, av[c], acc[r][c]);
+      }
+      for (int c = 0; c < C; ++c) av[c] = _mm256_loadu_ps(ac[c] + k + 8);
+      for (int r = 0; r < R; ++r) {
+        const __m256 wv = L::odd(w + r * ws, k);
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(wv, av[c], acc[r][c]);
+      }
+    }
+  }
   for (; k + 8 <= n; k += 8) {
     __m256 av[C];
     for (int c = 0; c < C; ++c) av[c] = _mm256_loadu_ps(ac[c] + k);
@@ -117,7 +162,7 @@ DotKernel float_dot_avx2(DType weight) {
     case DType::F16:
       return {DType::F32, copy_f32, Tiles<LoadF16>::tile, 0, nullptr, kCols};
     case DType::BF16:
-      return {DType::F32, copy_f32, Tiles<LoadBF16>::tile, 0, nullptr, kCols};
+      return {DType::F32, convert_bf16_pairs, Tiles<LoadBF16>::tile, 0, nullptr, kCols};
     default:
       return {};
   }
