@@ -1,6 +1,6 @@
-// AVX2+FMA+F16C dot kernels for float weights: F32, F16 (vcvtph2ps) and BF16 (by a shift or a mask),
-// all against f32 activations, so every product is exact and sums are f32. 16 ymm registers hold
-// at most 8 accumulators, so a 4×4 tile runs as two 2-row halves; tails go through zero-padded
+// AVX2+FMA+F16C dot kernels for float weights: F32, F16 (vcvtph2ps) and BF16 (by a shift or a
+// mask), all against f32 activations, so every product is exact and sums are f32. 16 ymm registers
+// hold at most 8 accumulators, so a 4×4 tile runs as two 2-row halves; tails go through zero-padded
 // stack copies.
 #include <immintrin.h>
 
@@ -82,16 +82,14 @@ void tile_rc(int64_t n, const uint8_t* w, int64_t ws, const uint8_t* a, int64_t 
     // Evens for every row, then odds: 12 accumulators, 3 activation vectors and one weight vector
     // fill the 16 registers, so the odd pass loads the weights again (from L1).
     for (; k + 16 <= n; k += 16) {
-      __m256 av[C];
-      for (int c = 0; c < C; ++c) av[c] = _mm256_loadu_ps(ac[c] + k);
-      for (int r = 0; r < R; ++r) {
-        const __m256 wv = L::even(w + r * ws, k);
-        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(wv, av[c], acc[r][c]);
-      }
-      for (int c = 0; c < C; ++c) av[c] = _mm256_loadu_ps(ac[c] + k + 8);
-      for (int r = 0; r < R; ++r) {
-        const __m256 wv = L::odd(w + r * ws, k);
-        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(wv, av[c], acc[r][c]);
+#pragma GCC unroll 2
+      for (int odd = 0; odd < 2; ++odd) {
+        __m256 av[C];
+        for (int c = 0; c < C; ++c) av[c] = _mm256_loadu_ps(ac[c] + k + 8 * odd);
+        for (int r = 0; r < R; ++r) {
+          const __m256 wv = odd ? L::odd(w + r * ws, k) : L::even(w + r * ws, k);
+          for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(wv, av[c], acc[r][c]);
+        }
       }
     }
   }
