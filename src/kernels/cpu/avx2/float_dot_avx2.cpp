@@ -1,7 +1,7 @@
 // AVX2+FMA+F16C dot kernels for float weights: F32, F16 (vcvtph2ps) and BF16 (by a shift or a
-// mask), all against f32 activations, so every product is exact and sums are f32. 16 ymm registers
-// hold at most 8 accumulators, so a 4×4 tile runs as two 2-row halves; tails go through zero-padded
-// stack copies.
+// mask), all against f32 activations, so every product is exact and sums are f32. A tile holds up
+// to 4 × 3 accumulators (16 ymm registers); 4 columns run as 2-row halves; tails go through
+// zero-padded stack copies.
 #include <immintrin.h>
 
 #include <cstring>
