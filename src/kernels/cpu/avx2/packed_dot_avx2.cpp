@@ -156,6 +156,7 @@ void tile_legacy(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_st
           for (int hf = 0; hf < 2; ++hf) {
             const __m256i p = _mm256_maddubs_epi16(mag[hf], _mm256_sign_epi8(av, qv[hf]));
             s[hf][c] = _mm256_add_epi32(s[hf][c], _mm256_madd_epi16(p, ones));
+            if constexpr (NC == 1) s[hf][c] = pin(s[hf][c]);  // with 4 rows pinned is slower
           }
         }
       }
