@@ -296,10 +296,6 @@ void tile_q4k_one(int64_t n, const uint8_t* w, const uint8_t* act, int64_t /*act
   store_rows<1>(acc, out, 0, n_rows);
 }
 
-// Q6_K × Q8_K: a 16-element sub-block's four words are rebuilt as unsigned 6-bit levels (as the
-// AVX-512 kernel does); two VPMADDUBSW pairs sum in int16 (≤ 2·2·63·127 = 32004) and VPMADDWD
-// against the row's int8 scale widens and scales them. The −32 offset enters once per super-block
-// as 32·Σ_j s_j·bsum_j.
 // Sub-block part q's 6-bit levels (0..63) from a word of low nibbles and one of top bit pairs.
 template <int q>
 __m256i q6k_levels(__m256i lo, __m256i hi, __m256i m4, __m256i m30) {
@@ -338,6 +334,10 @@ __m256 q6k_finish(const uint8_t* ch, int64_t r0, const uint8_t* blk, __m256i isu
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc);
 }
 
+// Q6_K × Q8_K: a 16-element sub-block's four words are rebuilt as unsigned 6-bit levels (as the
+// AVX-512 kernel does); two VPMADDUBSW pairs sum in int16 (≤ 2·2·63·127 = 32004) and VPMADDWD
+// against the row's int8 scale widens and scales them. The −32 offset enters once per super-block
+// as 32·Σ_j s_j·bsum_j.
 template <int NC>
 void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_stride,
               const void* /*info: the Q8_K blocks hold what it needs*/, int64_t /*info_stride*/,
@@ -395,9 +395,9 @@ void tile_q6k(int64_t n, const uint8_t* w, const uint8_t* act, int64_t act_strid
 
 // One activation row (decode): both halves per sub-block, so each broadcast serves 16 rows, and
 // each sub-block's sums pinned in order (in tile_q6k<1> GCC kept every broadcast of a super-block
-// on the stack and spilled the products). llvm-mca, Zen 3: 338 → 316 cycles per super-block; from
-// DRAM, best of 6 alternating runs, 8.5 → 9.0 GB/s (1 thread), 15.1 → 16.6 (2 threads). It still
-// spills the scale pairs: the next thing to take out.
+// on the stack and spilled the products). llvm-mca, Zen 3: 338 → 311 cycles per super-block, now
+// at the four vector pipes' limit; from DRAM, best of 6 alternating runs, 8.5 → 9.0 GB/s (1
+// thread), 15.1 → 16.6 (2 threads).
 void tile_q6k_one(int64_t n, const uint8_t* w, const uint8_t* act, int64_t /*act_stride*/,
                   const void* /*info*/, int64_t /*info_stride*/, float* out, int64_t /*out_stride*/,
                   int n_rows) {
