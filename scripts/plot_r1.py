@@ -12,8 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 LINE = re.compile(r"^(\S+)\.gguf: held-out accuracy on (\d+) problems.*?greedy ([\d.]+)%(.*)"
-                  r"\[samples at T=([\d.]+)\]")
+                  r"\[samples at T=([\d.]+)(?:, top-k \d+, top-p ([\d.]+), min-p [\d.]+)?\]")
 VOTE = re.compile(r"maj@(\d+) ([\d.]+)%")
+# pass@1 as the mean over all samples (newer `latent grpo --eval-only`): plotted at N = 1 in place
+# of maj@1, the first sample alone.
+MEAN = re.compile(r"pass@1 ([\d.]+)% \(mean of \d+ samples\)")
 
 
 def main(src, dst):
@@ -23,9 +26,14 @@ def main(src, dst):
         m = LINE.match(line.strip())
         if not m:
             continue
-        model, n_problems, greedy, rest, temp = m.groups()
+        model, n_problems, greedy, rest, temp, top_p = m.groups()
+        model = model.rsplit("/", 1)[-1]
         votes = {int(n): float(a) for n, a in VOTE.findall(rest)}
-        runs.setdefault(float(temp), []).append((model, float(greedy), votes))
+        mean = MEAN.search(rest)
+        if mean:
+            votes[1] = float(mean.group(1))
+        key = (float(temp), float(top_p) if top_p else 1.0)
+        runs.setdefault(key, []).append((model, float(greedy), votes))
     if not runs:
         sys.exit(f"{src}: no evaluation lines")
     temps = sorted(runs)
@@ -49,8 +57,9 @@ def main(src, dst):
         ax.set_xscale("log", base=2)
         ax.set_xticks([1, 4, 16])
         ax.set_xticklabels(["1", "4", "16"])
-        ax.set_xlabel("samples voted (N)")
-        ax.set_title(f"samples at temperature {temp:g}")
+        ax.set_xlabel("samples voted (N; N = 1: mean single-sample accuracy where measured)")
+        temp, top_p = temp
+        ax.set_title(f"samples at temperature {temp:g}" + (f", top-p {top_p:g}" if top_p < 1 else ""))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"held-out accuracy, % of {n_problems} problems")
     axes[0].legend(fontsize=7, loc="lower right")

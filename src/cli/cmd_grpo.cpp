@@ -76,6 +76,7 @@ void evaluate(const GrpoArgs& a, const std::string& path, const char* label) {
     std::printf(" | maj@%d %.1f%% (pass@%d %.1f%%)", o.votes[i], 100.0 * r.vote_accuracy(i),
                 o.votes[i], 100.0 * r.any_correct[i] / std::max(1, r.n));
   }
+  std::printf(" | pass@1 %.1f%% (mean of %d samples)", 100.0 * r.sample_accuracy(), r.samples);
   std::printf("  [samples at T=%.2f, top-k %d, top-p %.2f, min-p %.2f]\n", a.eval_temp,
               a.eval_top_k, a.eval_top_p, a.eval_min_p);
   for (size_t i = 0; i < o.votes.size(); ++i) {
@@ -83,6 +84,10 @@ void evaluate(const GrpoArgs& a, const std::string& path, const char* label) {
                 o.votes[i], r.vote_only[i], r.greedy_only[i],
                 100.0 * (r.vote_only[i] - r.greedy_only[i]) / std::max(1, r.n),
                 100.0 * r.paired_se(i));
+  }
+  for (size_t i = 0; i < o.votes.size(); ++i) {
+    std::printf("  maj@%d - pass@1, paired on the same problems: %+.1f ± %.1f points\n", o.votes[i],
+                100.0 * r.vote_over_samples(i), 100.0 * r.vote_over_samples_se(i));
   }
   std::fflush(stdout);
 }

@@ -172,6 +172,13 @@ double VoteEvalResult::paired_se(size_t i) const {
   return std::sqrt(std::max(0.0, var) / n);
 }
 
+double VoteEvalResult::vote_over_samples_se(size_t i) const {
+  if (n == 0) return 0.0;
+  const double mean = over_samples_sum[i] / n;
+  const double var = over_samples_sq[i] / n - mean * mean;
+  return std::sqrt(std::max(0.0, var) / n);
+}
+
 VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteEvalOptions& o) {
   int max_votes = 0;
   for (int v : o.votes) {
@@ -204,6 +211,9 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
   r.any_correct.assign(o.votes.size(), 0);
   r.vote_only.assign(o.votes.size(), 0);
   r.greedy_only.assign(o.votes.size(), 0);
+  r.samples = max_votes;
+  r.over_samples_sum.assign(o.votes.size(), 0.0);
+  r.over_samples_sq.assign(o.votes.size(), 0.0);
   const size_t per_problem = max_votes > 0 ? 2 : 1;
   for (size_t i = 0; i < problems.size(); ++i) {
     const int64_t truth = problems[i].answer;
@@ -214,6 +224,10 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
     std::vector<std::optional<int64_t>> answers;
     for (const SampledCompletion& c : samples[i * per_problem + 1])
       answers.push_back(extract_answer(c.text));
+    const auto right_samples = std::count_if(answers.begin(), answers.end(),
+                                             [&](const auto& a) { return a && *a == truth; });
+    r.sample_correct += right_samples;
+    const double sample_share = static_cast<double>(right_samples) / max_votes;
     for (size_t k = 0; k < o.votes.size(); ++k) {
       const auto first = std::span(answers).first(static_cast<size_t>(o.votes[k]));
       const VoteResult v = majority_vote(first);
@@ -221,6 +235,9 @@ VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteE
       if (vote_right) ++r.vote_correct[k];
       if (vote_right && !greedy_right) ++r.vote_only[k];
       if (greedy_right && !vote_right) ++r.greedy_only[k];
+      const double d = (vote_right ? 1.0 : 0.0) - sample_share;
+      r.over_samples_sum[k] += d;
+      r.over_samples_sq[k] += d * d;
       if (std::any_of(first.begin(), first.end(), [&](const auto& a) { return a && *a == truth; }))
         ++r.any_correct[k];
     }

@@ -110,6 +110,13 @@ struct VoteEvalResult {
   // right only greedily. Their difference is vote_correct − greedy_correct; their sizes give the
   // paired standard error of that difference (paired_se).
   std::vector<int> vote_only, greedy_only;
+  // Single-sample accuracy as DeepSeek-R1 reports pass@1: the mean over all max(votes) samples of
+  // every problem (lower variance than the first sample alone, maj@1).
+  int samples = 0;             // samples per problem, max(votes)
+  int64_t sample_correct = 0;  // right samples over all problems
+  // Per votes[i], over problems, Σ d and Σ d² of d = [majority right] − (right samples)/samples:
+  // maj@N against pass@1 paired on the same problems (vote_over_samples, its standard error).
+  std::vector<double> over_samples_sum, over_samples_sq;
   double greedy_accuracy() const { return n ? static_cast<double>(greedy_correct) / n : 0.0; }
   double vote_accuracy(size_t i) const {
     return n ? static_cast<double>(vote_correct[i]) / n : 0.0;
@@ -117,6 +124,12 @@ struct VoteEvalResult {
   // Standard error of maj@votes[i] − greedy accuracy, from the per-problem differences
   // d ∈ {−1, 0, +1}: sqrt(var(d) / n).
   double paired_se(size_t i) const;
+  double sample_accuracy() const {
+    return n && samples ? static_cast<double>(sample_correct) / (static_cast<double>(n) * samples)
+                        : 0.0;
+  }
+  double vote_over_samples(size_t i) const { return n ? over_samples_sum[i] / n : 0.0; }
+  double vote_over_samples_se(size_t i) const;
 };
 
 VoteEvalResult evaluate_majority(Model& model, const Tokenizer& tok, const VoteEvalOptions& o);

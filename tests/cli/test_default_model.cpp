@@ -56,6 +56,15 @@ TEST(DefaultModel, EvaluationTruncatesTheVotingSamples) {
       << out;
   EXPECT_NE(out.find("maj@4 - greedy, paired on the same problems: +0 -0 ="), std::string::npos)
       << out;
+  // Every sample is the greedy answer, so the mean single-sample accuracy is greedy's and a vote
+  // adds nothing to it.
+  std::smatch greedy, mean;
+  ASSERT_TRUE(std::regex_search(out, greedy, std::regex(R"(greedy ([0-9.]+)%)"))) << out;
+  ASSERT_TRUE(std::regex_search(out, mean, std::regex(R"(pass@1 ([0-9.]+)% \(mean of 4)"))) << out;
+  EXPECT_EQ(greedy[1], mean[1]) << out;
+  EXPECT_NE(out.find("maj@4 - pass@1, paired on the same problems: +0.0 ± 0.0 points"),
+            std::string::npos)
+      << out;
 }
 
 TEST(DefaultModel, MajorityVoteOverSamples) {

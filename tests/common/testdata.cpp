@@ -48,15 +48,26 @@ std::string latent_bin() {
   return env && *env ? env : std::string(LATENT_BINARY_DIR) + "/latent";
 }
 
+namespace {
+// One scratch directory per test process, removed when the process exits: ctest runs every test
+// in its own process, so leaving them would leave thousands of directories in /tmp.
+struct ScratchDir {
+  std::string path;
+  ScratchDir()
+      : path((std::filesystem::temp_directory_path() / ("latent-test-" + std::to_string(getpid())))
+                 .string()) {
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+}  // namespace
+
 std::string temp_path(const std::string& name) {
-  static const std::string dir = [] {
-    std::string d =
-        (std::filesystem::temp_directory_path() / ("latent-test-" + std::to_string(getpid())))
-            .string();
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir + "/" + name;
+  static const ScratchDir dir;
+  return dir.path + "/" + name;
 }
 
 std::string read_file(const std::string& path) {

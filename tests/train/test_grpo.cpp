@@ -273,6 +273,23 @@ TEST(GrpoEval, MajorityVoteCountsOnATinyModel) {
     EXPECT_EQ(r.vote_correct[k] - r.greedy_correct, r.vote_only[k] - r.greedy_only[k]);
     EXPECT_GE(r.paired_se(k), 0.0);
   }
+  // maj@N − pass@1 (mean of the samples) sums per-problem differences exactly.
+  EXPECT_EQ(r.samples, 4);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(r.over_samples_sum[k],
+                r.vote_correct[k] - static_cast<double>(r.sample_correct) / r.samples, 1e-9);
+  }
+  // Its standard error on hand numbers: 4 problems with right-sample shares 1, 0.5, 0, 0.25 and
+  // majorities right on the first two: d = 0, 0.5, 0, −0.25; mean 0.0625, E[d²] 0.078125.
+  VoteEvalResult four;
+  four.n = 4;
+  four.samples = 4;
+  four.sample_correct = 7;
+  four.over_samples_sum = {0.25};
+  four.over_samples_sq = {0.3125};
+  EXPECT_DOUBLE_EQ(four.sample_accuracy(), 7.0 / 16);
+  EXPECT_DOUBLE_EQ(four.vote_over_samples(0), 0.0625);
+  EXPECT_NEAR(four.vote_over_samples_se(0), std::sqrt((0.078125 - 0.0625 * 0.0625) / 4), 1e-12);
   o.votes = {17};
   EXPECT_THROW(evaluate_majority(*model, *tok, o), Error);
 }
