@@ -259,8 +259,9 @@ std::vector<float> completion_logprobs(const ParamSet& params, const Rollout& r,
     const float mx = *std::max_element(row, row + V);
     double sum = 0.0;
     for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(row[v] - mx));
-    lp.push_back(
-        static_cast<float>(row[r.tokens[static_cast<size_t>(t + 1)]] - mx - std::log(sum)));
+    // forward_backward's expression, so that its log-probabilities equal these bit for bit.
+    const double lse = mx + std::log(sum);
+    lp.push_back(static_cast<float>(-(lse - row[r.tokens[static_cast<size_t>(t + 1)]])));
   }
   return lp;
 }
@@ -399,21 +400,35 @@ GrpoStepStats GrpoTrainer::update(std::span<const Rollout> rollouts) {
     n_tokens += static_cast<double>(r.tokens.size() - static_cast<size_t>(r.completion_start));
   if (n == 0 || n_tokens == 0.0) return s;
   const bool kl = config_.kl_coef > 0.0f;
-  // π_old: the sampling policy's log-probs, recomputed by the training forward at θ_old; π_ref:
-  // the starting model's, for the KL term and its log.
-  std::vector<std::vector<float>> old(static_cast<size_t>(n)), ref(static_cast<size_t>(n));
-  parallel_over(n, acts_, [&](int64_t i, Activations& a) {
-    old[static_cast<size_t>(i)] = completion_logprobs(params_, rollouts[static_cast<size_t>(i)], a);
-    ref[static_cast<size_t>(i)] = completion_logprobs(ref_, rollouts[static_cast<size_t>(i)], a);
-  });
-  double kl_sum = 0.0;
-  for (size_t i = 0; i < old.size(); ++i)
-    for (size_t k = 0; k < old[i].size(); ++k) kl_sum += kl_k3(old[i][k], ref[i][k]);
-  s.kl = kl_sum / n_tokens;
   // Rollouts that no term can move (zero advantage, no KL) are left out of the forward/backward.
   std::vector<int64_t> active;
   for (int64_t i = 0; i < n; ++i)
     if (kl || rollouts[static_cast<size_t>(i)].advantage != 0.0f) active.push_back(i);
+  // One pass without the KL penalty needs no log-probabilities for its weights: at θ_old the ratio
+  // is exactly 1, so every completion token weighs A/N_tokens. π_old then comes out of the
+  // training pass itself and π_ref is taken only for the logged KL, over the trained rollouts;
+  // otherwise both are taken first, for every rollout (two forwards per rollout saved per step).
+  const bool fast = !kl && config_.inner_iters == 1;
+  // π_old: the sampling policy's log-probs, recomputed by the training forward at θ_old; π_ref:
+  // the starting model's, for the KL term and its log.
+  std::vector<std::vector<float>> old(static_cast<size_t>(n)), ref(static_cast<size_t>(n));
+  if (fast) {
+    parallel_over(static_cast<int64_t>(active.size()), acts_, [&](int64_t k, Activations& a) {
+      const size_t i = static_cast<size_t>(active[static_cast<size_t>(k)]);
+      ref[i] = completion_logprobs(ref_, rollouts[i], a);
+      old[i].assign(ref[i].size(), 0.0f);  // stands for log π = log π_old: ratio 1
+    });
+  } else {
+    parallel_over(n, acts_, [&](int64_t i, Activations& a) {
+      old[static_cast<size_t>(i)] =
+          completion_logprobs(params_, rollouts[static_cast<size_t>(i)], a);
+      ref[static_cast<size_t>(i)] = completion_logprobs(ref_, rollouts[static_cast<size_t>(i)], a);
+    });
+    double kl_sum = 0.0;
+    for (size_t i = 0; i < old.size(); ++i)
+      for (size_t k = 0; k < old[i].size(); ++k) kl_sum += kl_k3(old[i][k], ref[i][k]);
+    s.kl = kl_sum / n_tokens;
+  }
   if (active.empty()) return s;
 
   std::vector<std::vector<float>> cur(static_cast<size_t>(n));
@@ -437,8 +452,22 @@ GrpoStepStats GrpoTrainer::update(std::span<const Rollout> rollouts) {
       counted += static_cast<int64_t>(lp.size());
       batch.push_back(std::move(seq));
     }
-    const StepResult r = train_step(params_, opt_, config_.optim, ws_, grads_, batch);
+    std::vector<std::vector<float>> trained_logprobs;
+    const StepResult r = train_step(params_, opt_, config_.optim, ws_, grads_, batch,
+                                    fast ? &trained_logprobs : nullptr);
     s.grad_norm = r.grad_norm;
+    if (fast) {
+      double kl_sum = 0.0, kl_tokens = 0.0;
+      for (size_t k = 0; k < active.size(); ++k) {
+        const Rollout& ro = rollouts[static_cast<size_t>(active[k])];
+        const std::vector<float>& rf = ref[static_cast<size_t>(active[k])];
+        const size_t start = static_cast<size_t>(ro.completion_start) - 1;
+        for (size_t j = 0; j < rf.size(); ++j)
+          kl_sum += kl_k3(trained_logprobs[k][start + j], rf[j]);
+        kl_tokens += static_cast<double>(rf.size());
+      }
+      s.kl = kl_tokens > 0.0 ? kl_sum / kl_tokens : 0.0;
+    }
   }
   s.clip_fraction = counted ? static_cast<double>(clipped) / static_cast<double>(counted) : 0.0;
   return s;

@@ -157,9 +157,11 @@ struct GrpoStepStats {
   double mean_reward = 0.0;
   double accuracy = 0.0;  // fraction of samples whose answer is right
   double format_rate = 0.0;
-  double mean_length = 0.0;      // generated tokens per sample
-  double mean_reasoning = 0.0;   // tokens strictly inside <think>…</think> per sample
-  double kl = 0.0;               // mean per-token k3 against the starting model (before update)
+  double mean_length = 0.0;     // generated tokens per sample
+  double mean_reasoning = 0.0;  // tokens strictly inside <think>…</think> per sample
+  // Mean per-token k3 against the starting model, before the update: over every rollout, or,
+  // with one pass and no KL penalty, over the rollouts trained (those with an advantage).
+  double kl = 0.0;
   double clip_fraction = 0.0;    // completion tokens whose surrogate gradient was clipped to 0
   double zero_adv_groups = 0.0;  // fraction of groups with identical rewards
   double grad_norm = 0.0;

@@ -8,9 +8,10 @@
 namespace latent::train {
 
 StepResult train_step(ParamSet& params, AdamW& opt, const OptimConfig& optim, BatchWorkspace& ws,
-                      ParamSet& grads, std::span<const Sequence> batch) {
+                      ParamSet& grads, std::span<const Sequence> batch,
+                      std::vector<std::vector<float>>* logprobs) {
   StepResult r;
-  r.loss = ws.step(params, batch, grads);
+  r.loss = ws.step(params, batch, grads, logprobs);
   r.grad_norm = clip_grad_norm(grads, optim.clip_norm);
   r.lr = learning_rate(optim, opt.step());
   opt.update(params, grads, optim, r.lr);

@@ -24,8 +24,11 @@ struct StepResult {
 };
 
 // grads and ws are scratch (sized for params); the learning rate is that of step opt.step().
+// logprobs, when not null, receives each sequence's log-probabilities at the parameters before
+// the update (BatchWorkspace::step).
 StepResult train_step(ParamSet& params, AdamW& opt, const OptimConfig& optim, BatchWorkspace& ws,
-                      ParamSet& grads, std::span<const Sequence> batch);
+                      ParamSet& grads, std::span<const Sequence> batch,
+                      std::vector<std::vector<float>>* logprobs = nullptr);
 
 struct SftProgress {
   int64_t step = 0, total_steps = 0;  // step: steps done

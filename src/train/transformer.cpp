@@ -346,13 +346,15 @@ BatchWorkspace::BatchWorkspace(const ModelDims& dims, int threads) {
   for (int i = 1; i < threads; ++i) thread_grads_.emplace_back(dims);
 }
 
-double BatchWorkspace::step(const ParamSet& P, std::span<const Sequence> seqs, ParamSet& G) {
+double BatchWorkspace::step(const ParamSet& P, std::span<const Sequence> seqs, ParamSet& G,
+                            std::vector<std::vector<float>>* logprobs) {
   const int n_threads = threads();
   G.zero();
   for (ParamSet& tg : thread_grads_) tg.zero();
   std::vector<double> losses(seqs.size(), 0.0);
   std::vector<std::string> errors(static_cast<size_t>(n_threads));
   const int64_t n = static_cast<int64_t>(seqs.size());
+  if (logprobs) logprobs->assign(seqs.size(), {});
 #pragma omp parallel num_threads(n_threads)
   {
     const int tid = omp_get_thread_num();
@@ -360,7 +362,8 @@ double BatchWorkspace::step(const ParamSet& P, std::span<const Sequence> seqs, P
     // Sequence i goes to thread i % n_threads: fixed, so the sums are reproducible.
     for (int64_t i = tid; i < n; i += omp_get_num_threads()) {
       try {
-        losses[i] = forward_backward(P, seqs[i], grads, acts_[static_cast<size_t>(tid)]);
+        losses[i] = forward_backward(P, seqs[i], grads, acts_[static_cast<size_t>(tid)],
+                                     logprobs ? &(*logprobs)[static_cast<size_t>(i)] : nullptr);
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(tid)] = e.what();
         break;

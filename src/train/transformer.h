@@ -62,7 +62,10 @@ class BatchWorkspace {
   // Zeroes grads, then accumulates Σ over seqs of forward_backward, the sequences split statically
   // over the threads (each with its own gradient buffer, summed in thread order), so the result is
   // deterministic for a given thread count. Returns the summed weighted loss.
-  double step(const ParamSet& params, std::span<const Sequence> seqs, ParamSet& grads);
+  // When logprobs is not null, (*logprobs)[i] receives forward_backward's log-probabilities of
+  // seqs[i].
+  double step(const ParamSet& params, std::span<const Sequence> seqs, ParamSet& grads,
+              std::vector<std::vector<float>>* logprobs = nullptr);
 
  private:
   std::vector<Activations> acts_;

@@ -12,6 +12,7 @@
 #include "train/arith_vocab.h"
 #include "train/checkpoint.h"
 #include "train/grpo.h"
+#include "train/trainer.h"
 
 namespace latent::train {
 namespace {
@@ -199,6 +200,60 @@ TEST(GrpoUpdate, OneStepRaisesPositiveAndLowersNegativeAdvantageCompletions) {
   }
   // With the KL now non-zero, the next update logs it.
   EXPECT_GT(trainer.update(rs).kl, 0.0);
+}
+
+// One pass without the KL penalty skips the log-probability forwards: its update must be exactly
+// one training step whose weights are A/N_tokens on every completion token of the rollouts with an
+// advantage (N_tokens counting all rollouts' completion tokens), and its logged KL the k3 of the
+// trained rollouts against the start.
+TEST(GrpoUpdate, OnePassWithoutKlIsOneStepOnAdvantageWeights) {
+  const auto tok = Tokenizer::from_vocab(arith_vocab());
+  ParamSet p(tiny_dims());
+  p.init_random(5);
+  GrpoConfig c;
+  c.optim.lr = 1e-2f;
+  c.optim.warmup = 0;
+  c.optim.total_steps = 10;
+  c.optim.min_lr_ratio = 1.0f;
+  c.threads = 2;
+  GrpoTrainer trainer(p, *tok, c);
+  const std::vector<Rollout> rs = {
+      make_rollout(*tok, "What is 3+4?", "<think>3+4:3+4+0=7;7</think> 7", 1.5f),
+      make_rollout(*tok, "What is 3+4?", "8", 0.0f),  // no advantage: not trained
+      make_rollout(*tok, "What is 3+4?", "<think>9</think> 9", -0.75f)};
+  double n_tokens = 0.0;
+  for (const Rollout& r : rs) n_tokens += static_cast<double>(r.tokens.size() - r.completion_start);
+  std::vector<Sequence> batch;
+  for (const Rollout& r : rs) {
+    if (r.advantage == 0.0f) continue;
+    Sequence seq{r.tokens, std::vector<float>(r.tokens.size() - 1, 0.0f)};
+    for (size_t t = static_cast<size_t>(r.completion_start) - 1; t + 1 < r.tokens.size(); ++t)
+      seq.weights[t] = static_cast<float>(r.advantage / n_tokens);
+    batch.push_back(std::move(seq));
+  }
+  ParamSet expected = p;
+  AdamW opt(expected);
+  BatchWorkspace ws(expected.dims(), c.threads);
+  ParamSet grads(expected.dims());
+  train_step(expected, opt, c.optim, ws, grads, batch);
+
+  EXPECT_EQ(trainer.update(rs).kl, 0.0);  // θ is still the start
+  ASSERT_EQ(trainer.params().n_params(), expected.n_params());
+  for (int64_t i = 0; i < expected.n_params(); ++i)
+    ASSERT_EQ(trainer.params().data()[i], expected.data()[i]) << "parameter " << i;
+
+  // The next update logs k3(θ₁ ‖ θ₀) over rollouts 0 and 2, as completion_logprobs gives them.
+  Activations acts;
+  double kl_sum = 0.0, kl_tokens = 0.0;
+  for (size_t i : {size_t{0}, size_t{2}}) {
+    const auto now = completion_logprobs(trainer.params(), rs[i], acts);
+    const auto start = completion_logprobs(p, rs[i], acts);
+    for (size_t k = 0; k < now.size(); ++k) kl_sum += kl_k3(now[k], start[k]);
+    kl_tokens += static_cast<double>(now.size());
+  }
+  const double kl = trainer.update(rs).kl;
+  EXPECT_GT(kl, 0.0);
+  EXPECT_NEAR(kl, kl_sum / kl_tokens, 1e-12);
 }
 
 TEST(GrpoUpdate, InnerIterationsClipOnceTheRatioLeavesTheRegion) {
