@@ -10,7 +10,7 @@
 # evaluation), which scripts/plot_r1.py turns into a figure.
 set -eu
 cd "$(dirname "$0")/.."
-LATENT="$PWD/build/latent"
+LATENT="${LATENT:-$PWD/build/latent}"
 OUT="${OUT:-/tmp/latent-r1}"
 SFT_STEPS="${SFT_STEPS:-4000}"
 EVAL_N="${EVAL_N:-1000}"

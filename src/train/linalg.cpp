@@ -10,50 +10,13 @@ constexpr int64_t kRows = 4, kCols = 16;
 
 namespace {
 
-LATENT_TRAIN_CLONES
-void matmul_forward_tiles(float* out, const float* x, const float* w, int64_t T, int64_t N,
-                          int64_t K) {
-  // out[t,n] = Σ_k x[t,k]·w[n,k]. Tiles of 4 tokens × 4 weight rows: 16 dot products accumulate
-  // side by side in 16-wide partial sums (one register each with AVX-512), so each loaded chunk of
-  // x or w serves four FMAs; the partial sums are reduced once at the end.
-  const int64_t T4 = T - T % kRows, N4 = N - N % kRows, K16 = K - K % kCols;
-  for (int64_t t = 0; t < T4; t += kRows) {
-    for (int64_t n = 0; n < N4; n += kRows) {
-      float acc[kRows][kRows][kCols] = {};
-      for (int64_t k = 0; k < K16; k += kCols)
-        for (int64_t r = 0; r < kRows; ++r)
-          for (int64_t q = 0; q < kRows; ++q) {
-            const float *xr = x + (t + r) * K + k, *wq = w + (n + q) * K + k;
-#pragma omp simd
-            for (int64_t c = 0; c < kCols; ++c) acc[r][q][c] += xr[c] * wq[c];
-          }
-      for (int64_t r = 0; r < kRows; ++r)
-        for (int64_t q = 0; q < kRows; ++q) {
-          float s = 0.0f;
-          for (int64_t c = 0; c < kCols; ++c) s += acc[r][q][c];
-          for (int64_t k = K16; k < K; ++k) s += x[(t + r) * K + k] * w[(n + q) * K + k];
-          out[(t + r) * N + n + q] = s;
-        }
-    }
-  }
-  // Edges: tile rows past the last full block of weight rows, then tokens past the last tile.
-  auto dot = [&](int64_t t, int64_t n) {
-    float s = 0.0f;
-    for (int64_t k = 0; k < K; ++k) s += x[t * K + k] * w[n * K + k];
-    out[t * N + n] = s;
-  };
-  for (int64_t t = 0; t < T4; ++t)
-    for (int64_t n = N4; n < N; ++n) dot(t, n);
-  for (int64_t t = T4; t < T; ++t)
-    for (int64_t n = 0; n < N; ++n) dot(t, n);
-}
-
-// The same dot products for 16 vector registers (AVX2): 4 tokens × 3 weight rows × 8 lanes, 12
-// accumulators; each step loads 4 chunks of x and 3 of w for 12 FMAs.
-LATENT_TRAIN_CLONES
-void matmul_forward_narrow(float* out, const float* x, const float* w, int64_t T, int64_t N,
-                           int64_t K) {
-  constexpr int64_t R = 4, Q = 3, C = 8;
+// out[t,n] = Σ_k x[t,k]·w[n,k] in tiles of R tokens × Q weight rows: R·Q dot products accumulate
+// side by side in C-wide partial sums, so each loaded chunk of x serves Q FMAs and each chunk of w
+// R; the partial sums are reduced once at the end. Inlined into each clone below, so that it is
+// compiled for that clone's instruction set.
+template <int64_t R, int64_t Q, int64_t C>
+[[gnu::always_inline]] inline void forward_dot_tiles(float* out, const float* x, const float* w,
+                                                     int64_t T, int64_t N, int64_t K) {
   const int64_t TR = T - T % R, NQ = N - N % Q, KC = K - K % C;
   for (int64_t t = 0; t < TR; t += R) {
     for (int64_t n = 0; n < NQ; n += Q) {
@@ -74,6 +37,7 @@ void matmul_forward_narrow(float* out, const float* x, const float* w, int64_t T
         }
     }
   }
+  // Edges: tile rows past the last full block of weight rows, then tokens past the last tile.
   auto dot = [&](int64_t t, int64_t n) {
     float s = 0.0f;
     for (int64_t k = 0; k < K; ++k) s += x[t * K + k] * w[n * K + k];
@@ -85,6 +49,21 @@ void matmul_forward_narrow(float* out, const float* x, const float* w, int64_t T
     for (int64_t n = 0; n < N; ++n) dot(t, n);
 }
 
+// 4 × 4 × 16: 16 accumulators, one AVX-512 register each.
+LATENT_TRAIN_CLONES
+void matmul_forward_wide(float* out, const float* x, const float* w, int64_t T, int64_t N,
+                         int64_t K) {
+  forward_dot_tiles<kRows, kRows, kCols>(out, x, w, T, N, K);
+}
+
+// 4 × 3 × 8: 12 accumulators for AVX2's 16 registers; each step loads 4 chunks of x and 3 of w
+// for 12 FMAs.
+LATENT_TRAIN_CLONES
+void matmul_forward_narrow(float* out, const float* x, const float* w, int64_t T, int64_t N,
+                           int64_t K) {
+  forward_dot_tiles<4, 3, 8>(out, x, w, T, N, K);
+}
+
 }  // namespace
 
 void matmul_forward(float* out, const float* x, const float* w, int64_t T, int64_t N, int64_t K) {
@@ -94,7 +73,7 @@ void matmul_forward(float* out, const float* x, const float* w, int64_t T, int64
   // bits of the models trained with them).
   static const bool avx512 = __builtin_cpu_supports("avx512f");
   if (avx512)
-    matmul_forward_tiles(out, x, w, T, N, K);
+    matmul_forward_wide(out, x, w, T, N, K);
   else
     matmul_forward_narrow(out, x, w, T, N, K);
 }
