@@ -57,7 +57,7 @@ def main(src, dst):
         ax.set_xscale("log", base=2)
         ax.set_xticks([1, 4, 16])
         ax.set_xticklabels(["1", "4", "16"])
-        ax.set_xlabel("samples voted (N; N = 1: mean single-sample accuracy where measured)")
+        ax.set_xlabel("samples voted (N = 1: pass@1, the mean over 16 samples)")
         temp, top_p = temp
         ax.set_title(f"samples at temperature {temp:g}" + (f", top-p {top_p:g}" if top_p < 1 else ""))
         ax.grid(alpha=0.3)
