@@ -407,7 +407,8 @@ GrpoStepStats GrpoTrainer::update(std::span<const Rollout> rollouts) {
   // One pass without the KL penalty needs no log-probabilities for its weights: at θ_old the ratio
   // is exactly 1, so every completion token weighs A/N_tokens. π_old then comes out of the
   // training pass itself and π_ref is taken only for the logged KL, over the trained rollouts;
-  // otherwise both are taken first, for every rollout (two forwards per rollout saved per step).
+  // otherwise both are taken first, for every rollout. Saved: the π_old forward of every rollout
+  // and the π_ref forward of every rollout left out.
   const bool fast = !kl && config_.inner_iters == 1;
   // π_old: the sampling policy's log-probs, recomputed by the training forward at θ_old; π_ref:
   // the starting model's, for the KL term and its log.
