@@ -162,17 +162,23 @@ double sum(const std::vector<float>& v) {
   return s;
 }
 
+// A constant learning rate from the first update on (no warm-up, no decay of the rate).
+GrpoConfig constant_lr_config(float lr, int64_t total_steps, int threads) {
+  GrpoConfig c;
+  c.optim.lr = lr;
+  c.optim.warmup = 0;
+  c.optim.total_steps = total_steps;
+  c.optim.min_lr_ratio = 1.0f;
+  c.threads = threads;
+  return c;
+}
+
 TEST(GrpoUpdate, OneStepRaisesPositiveAndLowersNegativeAdvantageCompletions) {
   const auto tok = Tokenizer::from_vocab(arith_vocab());
   ParamSet p(tiny_dims());
   p.init_random(3);
-  GrpoConfig c;
-  c.optim.lr = 3e-3f;
-  c.optim.warmup = 0;
-  c.optim.total_steps = 10;
-  c.optim.min_lr_ratio = 1.0f;
+  GrpoConfig c = constant_lr_config(3e-3f, 10, 2);
   c.optim.weight_decay = 0.0f;
-  c.threads = 2;
   GrpoTrainer trainer(p, *tok, c);
   // A group of three for one prompt: the right completion, two wrong ones; advantages from the
   // rewards 1.1, 0, 0. The wrong ones share no text with the right one: a shared token gets
@@ -210,12 +216,7 @@ TEST(GrpoUpdate, OnePassWithoutKlIsOneStepOnAdvantageWeights) {
   const auto tok = Tokenizer::from_vocab(arith_vocab());
   ParamSet p(tiny_dims());
   p.init_random(5);
-  GrpoConfig c;
-  c.optim.lr = 1e-2f;
-  c.optim.warmup = 0;
-  c.optim.total_steps = 10;
-  c.optim.min_lr_ratio = 1.0f;
-  c.threads = 2;
+  const GrpoConfig c = constant_lr_config(1e-2f, 10, 2);
   GrpoTrainer trainer(p, *tok, c);
   const std::vector<Rollout> rs = {
       make_rollout(*tok, "What is 3+4?", "<think>3+4:3+4+0=7;7</think> 7", 1.5f),
@@ -260,13 +261,9 @@ TEST(GrpoUpdate, InnerIterationsClipOnceTheRatioLeavesTheRegion) {
   const auto tok = Tokenizer::from_vocab(arith_vocab());
   ParamSet p(tiny_dims());
   p.init_random(4);
-  GrpoConfig c;
-  c.optim.lr = 2e-2f;  // large on purpose: the ratio leaves [0.8, 1.2] within a few updates
-  c.optim.warmup = 0;
-  c.optim.total_steps = 100;
-  c.optim.min_lr_ratio = 1.0f;
+  // A large rate on purpose: the ratio leaves [0.8, 1.2] within a few updates.
+  GrpoConfig c = constant_lr_config(2e-2f, 100, 1);
   c.inner_iters = 4;
-  c.threads = 1;
   GrpoTrainer trainer(p, *tok, c);
   const std::vector<Rollout> rs = {make_rollout(*tok, "What is 2*3?", "<think>6</think> 6", 1.0f),
                                    make_rollout(*tok, "What is 2*3?", "5", -1.0f)};
